@@ -1,0 +1,343 @@
+"""The `hgq` dialect: tensor-level quantized networks, as HGQ2 defines them.
+
+Values are 1-D tensors (batch axis excluded).  A fixed-point element type
+`!hgq.fixed<k, i, f>` follows HGQ's convention: `k` sign bit, `i` integer bits
+excluding the sign, `f` fractional bits.  On a tensor it is the *envelope*: a
+format that holds every element; the exact per-element precision lives on the
+op that produced the value (the quantizer's k/i/f, the weights' exponents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    IntAttr,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    prop_def,
+    result_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import VerifyException
+
+from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
+
+ROUND_MODES = ("RND", "RND_CONV", "TRN")
+OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
+
+
+@irdl_attr_definition
+class FixedType(ParametrizedAttribute, TypeAttribute):
+    """`!hgq.fixed<k, i, f>`: width k+i+f, value = mantissa * 2^-f."""
+
+    name = "hgq.fixed"
+
+    k: IntAttr
+    i: IntAttr
+    f: IntAttr
+
+    def __init__(self, k: int, i: int, f: int):
+        super().__init__(IntAttr(k), IntAttr(i), IntAttr(f))
+
+    @property
+    def width(self) -> int:
+        return self.k.data + self.i.data + self.f.data
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            k = parser.parse_integer()
+            parser.parse_punctuation(",")
+            i = parser.parse_integer()
+            parser.parse_punctuation(",")
+            f = parser.parse_integer()
+        if k not in (0, 1):
+            parser.raise_error(f"sign bit k must be 0 or 1, got {k}")
+        return [IntAttr(k), IntAttr(i), IntAttr(f)]
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(f"<{self.k.data}, {self.i.data}, {self.f.data}>")
+
+    def verify(self) -> None:
+        if self.k.data not in (0, 1):
+            raise VerifyException(f"sign bit k must be 0 or 1, got {self.k.data}")
+
+
+def fixed_tensor(shape: Sequence[int], k: int, i: int, f: int) -> TensorType:
+    return TensorType(FixedType(k, i, f), list(shape))
+
+
+def envelope(k: np.ndarray, i: np.ndarray, f: np.ndarray) -> FixedType:
+    """The smallest single format holding every live (width > 0) element format."""
+    live = (k + i + f) > 0
+    if not live.any():
+        return FixedType(0, 0, 0)
+    k, i, f = k[live], np.maximum(i[live], -f[live]), f[live]
+    return FixedType(int(k.max()), int(i.max()), int(f.max()))
+
+
+def envelope_of_range(lo: float, hi: float, f: int) -> FixedType:
+    """The format (with `f` fractional bits) that holds every value in [lo, hi]."""
+    k = 1 if lo < 0 else 0
+    mag = max(hi + 2.0**-f, -lo, 2.0**-f)
+    i = int(np.ceil(np.log2(mag)))
+    return FixedType(k, max(i, -f), f)
+
+
+def _parse_arrow_types(parser: Parser) -> tuple[Attribute, Attribute]:
+    parser.parse_punctuation(":")
+    in_type = parser.parse_type()
+    parser.parse_punctuation("->")
+    return in_type, parser.parse_type()
+
+
+def _tensor_shape(value: SSAValue, what: str) -> tuple[int, ...]:
+    if not isinstance(value.type, TensorType):
+        raise VerifyException(f"{what} must be a tensor, got {value.type}")
+    return tuple(value.type.get_shape())
+
+
+def _check_int_array(attr: DenseIntOrFPElementsAttr, shape: tuple[int, ...], what: str) -> np.ndarray:
+    if tuple(attr.get_shape()) != shape:
+        raise VerifyException(f"{what} has shape {tuple(attr.get_shape())}, expected {shape}")
+    return attr_array(attr)
+
+
+@irdl_op_definition
+class InputOp(IRDLOperation):
+    """A model input (one per Keras input), as floating-point values."""
+
+    name = "hgq.input"
+
+    port = prop_def(StringAttr)
+    result = result_def(TensorType)
+
+    assembly_format = "$port attr-dict `:` type($result)"
+
+    def __init__(self, port: str, size: int):
+        super().__init__(
+            properties={"port": StringAttr(port)},
+            result_types=[TensorType(Float32Type(), [size])],
+        )
+
+    def verify_(self) -> None:
+        if len(_tensor_shape(self.result, "input")) != 1:
+            raise VerifyException("model inputs are flat 1-D tensors")
+
+
+@irdl_op_definition
+class QuantizeOp(IRDLOperation):
+    """HGQ's fixed-point quantizer with per-element k/i/f, rounding and overflow."""
+
+    name = "hgq.quantize"
+
+    input = operand_def(TensorType)
+    k = prop_def(DenseIntOrFPElementsAttr)
+    i = prop_def(DenseIntOrFPElementsAttr)
+    f = prop_def(DenseIntOrFPElementsAttr)
+    round = prop_def(StringAttr)
+    overflow = prop_def(StringAttr)
+    result = result_def(TensorType)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" {self.round.data} {self.overflow.data}")
+        print_keyword_arrays(printer, [("k", self.k), ("i", self.i), ("f", self.f)])
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> QuantizeOp:
+        x = parser.parse_unresolved_operand()
+        round_mode = parser.parse_identifier()
+        overflow = parser.parse_identifier()
+        props: dict[str, Attribute] = dict(parse_keyword_arrays(parser, ("k", "i", "f")))
+        props["round"], props["overflow"] = StringAttr(round_mode), StringAttr(overflow)
+        attrs = parser.parse_optional_attr_dict()
+        in_type, out_type = _parse_arrow_types(parser)
+        operand = parser.resolve_operand(x, in_type)
+        return cls.create(operands=[operand], result_types=[out_type], properties=props, attributes=attrs)
+
+    def __init__(self, x: SSAValue, k: np.ndarray, i: np.ndarray, f: np.ndarray, round: str, overflow: str):
+        k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+        env = envelope(k, i, f)
+        super().__init__(
+            operands=[x],
+            properties={
+                "k": int_array_attr(k),
+                "i": int_array_attr(i),
+                "f": int_array_attr(f),
+                "round": StringAttr(round),
+                "overflow": StringAttr(overflow),
+            },
+            result_types=[TensorType(env, list(k.shape))],
+        )
+
+    def kif(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return attr_array(self.k), attr_array(self.i), attr_array(self.f)
+
+    def verify_(self) -> None:
+        shape = _tensor_shape(self.input, "quantize input")
+        if _tensor_shape(self.result, "quantize result") != shape:
+            raise VerifyException("quantize result shape must equal its input shape")
+        k = _check_int_array(self.k, shape, "k")
+        _check_int_array(self.i, shape, "i")
+        _check_int_array(self.f, shape, "f")
+        if not np.isin(k, (0, 1)).all():
+            raise VerifyException("k must be 0 or 1 for every element")
+        if self.round.data not in ROUND_MODES:
+            raise VerifyException(f"unknown round mode '{self.round.data}' (expected one of {', '.join(ROUND_MODES)})")
+        if self.overflow.data not in OVERFLOW_MODES:
+            raise VerifyException(
+                f"unknown overflow mode '{self.overflow.data}' (expected one of {', '.join(OVERFLOW_MODES)})"
+            )
+        if not isinstance(self.result.type.get_element_type(), FixedType):
+            raise VerifyException("quantize result elements must be !hgq.fixed")
+
+
+@irdl_op_definition
+class ConstOp(IRDLOperation):
+    """Constant fixed-point tensor: value = mantissa * 2^exponent, per element."""
+
+    name = "hgq.const"
+
+    mantissa = prop_def(DenseIntOrFPElementsAttr)
+    exponent = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    def print(self, printer: Printer) -> None:
+        print_keyword_arrays(printer, [("mantissa", self.mantissa), ("exponent", self.exponent)])
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstOp:
+        props = parse_keyword_arrays(parser, ("mantissa", "exponent"))
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation("->")
+        return cls.create(result_types=[parser.parse_type()], properties=dict(props), attributes=attrs)
+
+    def __init__(self, mantissa: np.ndarray, exponent: np.ndarray):
+        mantissa = np.asarray(mantissa, dtype=np.int64)
+        exponent = np.asarray(exponent, dtype=np.int64)
+        super().__init__(
+            properties={"mantissa": int_array_attr(mantissa), "exponent": int_array_attr(exponent)},
+            result_types=[TensorType(const_envelope(mantissa, exponent), list(mantissa.shape))],
+        )
+
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        return attr_array(self.mantissa), attr_array(self.exponent)
+
+    def verify_(self) -> None:
+        shape = _tensor_shape(self.result, "const")
+        _check_int_array(self.mantissa, shape, "mantissa")
+        _check_int_array(self.exponent, shape, "exponent")
+
+
+def const_envelope(mantissa: np.ndarray, exponent: np.ndarray) -> FixedType:
+    nz = mantissa != 0
+    if not nz.any():
+        return FixedType(0, 0, 0)
+    m, e = mantissa[nz], exponent[nz]
+    f = int(-e.min())
+    scaled = m * (2.0 ** (e + f))
+    return envelope_of_range(float(scaled.min()) * 2.0**-f, float(scaled.max()) * 2.0**-f, f)
+
+
+@irdl_op_definition
+class DenseOp(IRDLOperation):
+    """y = x · W + b, exact (no rounding): the sum of a fully connected layer."""
+
+    name = "hgq.dense"
+
+    input = operand_def(TensorType)
+    weights = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    assembly_format = (
+        "$input `,` $weights (`,` $bias^)? attr-dict `:` "
+        "type($input) `,` type($weights) (`,` type($bias)^)? `->` type($result)"
+    )
+
+    def __init__(self, x: SSAValue, w: SSAValue, b: SSAValue | None, result_type: Attribute):
+        super().__init__(operands=[x, w, [b] if b is not None else []], result_types=[result_type])
+
+    def verify_(self) -> None:
+        (n_in,) = _shape1(self.input, "dense input")
+        w = _tensor_shape(self.weights, "dense weights")
+        if len(w) != 2 or w[0] != n_in:
+            raise VerifyException(f"dense weights must have shape ({n_in}, N), got {w}")
+        if _tensor_shape(self.result, "dense result") != (w[1],):
+            raise VerifyException(f"dense result must have shape ({w[1]},)")
+        if self.bias is not None and _tensor_shape(self.bias, "dense bias") != (w[1],):
+            raise VerifyException(f"dense bias must have shape ({w[1]},)")
+
+
+def _shape1(value: SSAValue, what: str) -> tuple[int]:
+    shape = _tensor_shape(value, what)
+    if len(shape) != 1:
+        raise VerifyException(f"{what} must be a 1-D tensor, got shape {shape}")
+    return shape  # type: ignore[return-value]
+
+
+@irdl_op_definition
+class ReluOp(IRDLOperation):
+    """max(x, 0), elementwise, exact (HGQ2 does not re-quantize after ReLU)."""
+
+    name = "hgq.relu"
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, result_type: Attribute):
+        super().__init__(operands=[x], result_types=[result_type])
+
+    def verify_(self) -> None:
+        if _tensor_shape(self.input, "relu input") != _tensor_shape(self.result, "relu result"):
+            raise VerifyException("relu result shape must equal its input shape")
+
+
+@irdl_op_definition
+class OutputOp(IRDLOperation):
+    """A model output (one per Keras output)."""
+
+    name = "hgq.output"
+
+    port = prop_def(StringAttr)
+    input = operand_def(TensorType)
+
+    assembly_format = "$port $input attr-dict `:` type($input)"
+
+    def __init__(self, port: str, x: SSAValue):
+        super().__init__(operands=[x], properties={"port": StringAttr(port)})
+
+    def verify_(self) -> None:
+        _shape1(self.input, "output")
+
+
+HGQ = Dialect(
+    "hgq",
+    [InputOp, QuantizeOp, ConstOp, DenseOp, ReluOp, OutputOp],
+    [FixedType],
+)

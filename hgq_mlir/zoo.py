@@ -1,0 +1,69 @@
+"""Small, seeded HGQ2 models (the README's example and the test models).
+
+Training is quick (seconds) and deterministic for a given seed on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+KINDS = ("jsc", "pruned", "sat_trn", "linear_wide")
+
+
+def synthetic_data(n: int, n_in: int = 16, n_out: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A jet-tagging-like task: 16 features, 5 classes from a random nonlinear teacher."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, n_in)).astype(np.float32)
+    w1 = rng.normal(size=(n_in, 32))
+    w2 = rng.normal(size=(32, n_out))
+    y = np.argmax(np.tanh(x @ w1) @ w2, axis=1)
+    return x, np.eye(n_out, dtype=np.float32)[y]
+
+
+def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_train: int = 4096):
+    """Train one of the test/example models; returns a keras.Model."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import LayerConfigScope, QuantizerConfigScope
+    from hgq.layers import QDense
+    from hgq.utils import trace_minmax
+    from hgq.utils.sugar import FreeEBOPs
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r} (choose from {', '.join(KINDS)})")
+    if epochs is None:
+        epochs = 20 if kind == "pruned" else 8  # the resource penalty needs time to zero weights
+    keras.utils.set_random_seed(seed)
+    x, y = synthetic_data(n_train, seed=seed)
+
+    weight_bits = 8 if kind == "linear_wide" else 3
+    beta0 = {"pruned": 3e-3, "jsc": 1e-5}.get(kind, 1e-6)
+    datalane = {"default_q_type": "kif", "overflow_mode": "WRAP", "round_mode": "RND"}
+    if kind == "sat_trn":
+        datalane = {"default_q_type": "kif", "overflow_mode": "SAT", "round_mode": "TRN"}
+    hidden = "linear" if kind == "linear_wide" else "relu"
+
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=weight_bits, i0=0),
+        QuantizerConfigScope(place="bias", q_type="kbi", b0=weight_bits, i0=2),
+        QuantizerConfigScope(place="datalane", **datalane),
+        LayerConfigScope(enable_ebops=True, beta0=beta0),
+    ):
+        model = keras.Sequential(
+            [
+                keras.Input((16,), name="inp"),
+                QDense(64, activation="relu", name="dense1"),
+                QDense(32, activation=hidden, name="dense2"),
+                QDense(32, activation="relu", name="dense3"),
+                QDense(5, name="out"),
+            ],
+            name=kind,
+        )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=epochs, batch_size=128, verbose=0, callbacks=[FreeEBOPs()])
+    trace_minmax(model, x, verbose=False)
+    return model

@@ -1,0 +1,37 @@
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from hgq_mlir.zoo import KINDS  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory):
+    """The four test models, trained once per session and saved as .keras files."""
+    from hgq_mlir.zoo import build_model
+
+    out = {}
+    root = tmp_path_factory.mktemp("models")
+    for kind in KINDS:
+        model = build_model(kind, seed=1)
+        path = root / f"{kind}.keras"
+        model.save(path)
+        out[kind] = (model, path)
+    return out
+
+
+@pytest.fixture(params=KINDS)
+def model_kind(request):
+    return request.param
+
+
+def random_inputs(n: int, n_in: int = 16, seed: int = 123) -> np.ndarray:
+    """Inputs spread over (and beyond) the quantizers' ranges, as float32."""
+    rng = np.random.default_rng(seed)
+    scale = rng.choice([0.5, 2.0, 6.0], size=(n, 1))
+    return (rng.normal(size=(n, n_in)) * scale).astype(np.float32)

@@ -57,7 +57,10 @@ class HgqOptMain(xDSLOptMain):
         )
 
     def setup_pipeline(self) -> None:
-        super().setup_pipeline()
+        try:
+            super().setup_pipeline()
+        except (ValueError, TypeError) as e:
+            raise UserError(f"bad pass pipeline '{self.args.passes}': {_one_line(e)}") from None
         dump_dir = self.args.dump_ir_dir
         if dump_dir is None:
             return
@@ -80,6 +83,12 @@ class HgqOptMain(xDSLOptMain):
             counter[0] += 1
 
         self.pipeline = type(self.pipeline)(self.pipeline.passes, dump)
+
+    def get_input_stream(self):
+        path = self.args.input_file
+        if path is not None and not os.path.isfile(path):
+            raise UserError(f"{path}: no such input file")
+        return super().get_input_stream()
 
     def prepare_output(self) -> IO[str]:
         # Written only once the whole result exists (see `run`): no half-written files.

@@ -28,7 +28,9 @@ from xdsl.irdl import (
     opt_operand_def,
     prop_def,
     result_def,
+    traits_def,
 )
+from xdsl.traits import ConstantLike, Pure
 from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
@@ -143,6 +145,7 @@ class QuantizeOp(IRDLOperation):
     """HGQ's fixed-point quantizer with per-element k/i/f, rounding and overflow."""
 
     name = "hgq.quantize"
+    traits = traits_def(Pure())
 
     input = operand_def(TensorType)
     k = prop_def(DenseIntOrFPElementsAttr)
@@ -217,6 +220,7 @@ class ConstOp(IRDLOperation):
     """Constant fixed-point tensor: value = mantissa * 2^exponent, per element."""
 
     name = "hgq.const"
+    traits = traits_def(Pure(), ConstantLike())
 
     mantissa = prop_def(DenseIntOrFPElementsAttr)
     exponent = prop_def(DenseIntOrFPElementsAttr)
@@ -267,6 +271,7 @@ class DenseOp(IRDLOperation):
     """y = x · W + b, exact (no rounding): the sum of a fully connected layer."""
 
     name = "hgq.dense"
+    traits = traits_def(Pure())
 
     input = operand_def(TensorType)
     weights = operand_def(TensorType)
@@ -304,6 +309,7 @@ class ReluOp(IRDLOperation):
     """max(x, 0), elementwise, exact (HGQ2 does not re-quantize after ReLU)."""
 
     name = "hgq.relu"
+    traits = traits_def(Pure())
 
     input = operand_def(TensorType)
     result = result_def(TensorType)

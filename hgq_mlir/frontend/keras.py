@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Region, SSAValue
 
 from hgq_mlir.analysis import dense_range, quantizer_range
@@ -77,7 +77,9 @@ def import_model(model) -> ModuleOp:
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
 
 
-def _add(block: Block, op):
+def _add(block: Block, op, layer=None):
+    if layer is not None:
+        op.attributes["layer"] = StringAttr(layer.name)
     block.add_op(op)
     return op
 
@@ -107,11 +109,11 @@ def _import_dense(block: Block, layer, x: SSAValue, rng):
     if bias is not None:
         bm, be = decompose(bias)
         frac = max(frac, -int(be[bm != 0].min()) if (bm != 0).any() else 0)
-    y = _add(block, hgq.DenseOp(x, w.result, b, _range_type(lo, hi, frac))).result
+    y = _add(block, hgq.DenseOp(x, w.result, b, _range_type(lo, hi, frac)), layer).result
     rng = (lo, hi)
     if act == "relu":
         rng = (np.maximum(lo, 0.0), np.maximum(hi, 0.0))
-        y = _add(block, hgq.ReluOp(y, _range_type(*rng, frac))).result
+        y = _add(block, hgq.ReluOp(y, _range_type(*rng, frac)), layer).result
     if layer.enable_oq:
         y, rng = _import_quantizer(block, layer, layer.oq, y, int(layer.units))
     return y, rng
@@ -141,7 +143,7 @@ def _import_quantizer(block: Block, layer, q, x: SSAValue, n: int):
     k, i, f = (
         np.rint(_numpy(inner.bw_mapper.bw_to_x(v, (1, n)))).astype(np.int64).reshape(n) for v in inner.kif
     )
-    op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow))
+    op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
     return op.result, quantizer_range(k, i, f, overflow)
 
 

@@ -1,0 +1,60 @@
+"""The baseline solver: canonical signed digits per weight, a depth-optimal sum per column."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from hgq_mlir.cmvm.graph import AdderGraph, Term
+
+
+def csd_digits(v: int) -> list[tuple[int, int]]:
+    """Canonical signed-digit form of an integer: [(shift, ±1), ...], no two digits adjacent."""
+    digits = []
+    shift = 0
+    while v:
+        if v & 1:
+            d = 2 - (v & 3)  # +1 if v ≡ 1 (mod 4), -1 if v ≡ 3
+            digits.append((shift, d))
+            v -= d
+        v >>= 1
+        shift += 1
+    return digits
+
+
+def sum_terms(graph: AdderGraph, terms: list[tuple[int, Term]]) -> Term | None:
+    """Add signed terms with a balanced tree: always combine the two shallowest (Huffman)."""
+    if not terms:
+        return None
+    heap = [(depth, n, t) for n, (depth, t) in enumerate(terms)]
+    heapq.heapify(heap)
+    tick = len(heap)
+    while len(heap) > 1:
+        d1, _, t1 = heapq.heappop(heap)
+        d2, _, t2 = heapq.heappop(heap)
+        if t1.negative and not t2.negative:
+            t1, t2 = t2, t1
+        base = min(t1.shift, t2.shift)
+        lhs = Term(t1.node, t1.shift - base)
+        rhs = Term(t2.node, t2.shift - base)
+        node = graph.add(lhs, rhs, subtract=t1.negative != t2.negative)
+        heapq.heappush(heap, (max(d1, d2) + 1, tick, Term(node, base, t1.negative and t2.negative)))
+        tick += 1
+    return heap[0][2]
+
+
+def solve_csd(w: np.ndarray) -> AdderGraph:
+    """x·W with one adder per nonzero signed digit beyond the first of each column."""
+    w = np.asarray(w)
+    n_in, n_out = w.shape
+    graph = AdderGraph(n_in)
+    for col in range(n_out):
+        terms = [
+            (0, Term(j, shift, digit < 0))
+            for j in range(n_in)
+            if w[j, col] != 0
+            for shift, digit in csd_digits(int(w[j, col]))
+        ]
+        graph.outputs.append(sum_terms(graph, terms))
+    return graph

@@ -1,0 +1,87 @@
+"""The adder graph: the common result of every CMVM solver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Term:
+    """±(node << shift); node ids 0..n_in-1 are the inputs, then the adders in order."""
+
+    node: int
+    shift: int = 0
+    negative: bool = False
+
+
+@dataclass
+class AdderGraph:
+    """x·W as adders `node = lhs ± rhs` over shifted terms, plus one output term per column.
+
+    `adders[k]` is `(lhs, rhs, subtract)` with `lhs`/`rhs` Terms (lhs never negative);
+    it defines node `n_in + k`.  An output is `None` when its column of W is zero.
+    """
+
+    n_in: int
+    adders: list[tuple[Term, Term, bool]] = field(default_factory=list)
+    outputs: list[Term | None] = field(default_factory=list)
+
+    def add(self, lhs: Term, rhs: Term, subtract: bool) -> int:
+        self.adders.append((lhs, rhs, subtract))
+        return self.n_in + len(self.adders) - 1
+
+    @property
+    def n_adders(self) -> int:
+        return len(self.adders)
+
+    def coefficients(self) -> np.ndarray:
+        """Integer row vector over the inputs for every node: shape (n_nodes, n_in)."""
+        c = np.zeros((self.n_in + len(self.adders), self.n_in), dtype=object)
+        c[: self.n_in] = np.eye(self.n_in, dtype=np.int64).astype(object)
+        for k, (a, b, sub) in enumerate(self.adders):
+            rhs = c[b.node] * (1 << b.shift)
+            c[self.n_in + k] = c[a.node] * (1 << a.shift) + (-rhs if sub else rhs)
+        return c
+
+    def matrix(self) -> np.ndarray:
+        """The matrix W this graph computes (n_in × n_out), from its structure."""
+        c = self.coefficients()
+        cols = []
+        for t in self.outputs:
+            if t is None:
+                cols.append(np.zeros(self.n_in, dtype=object))
+            else:
+                v = c[t.node] * (1 << t.shift)
+                cols.append(-v if t.negative else v)
+        return np.stack(cols, axis=1) if cols else np.zeros((self.n_in, 0), dtype=object)
+
+    def depths(self) -> list[int]:
+        d = [0] * self.n_in
+        for a, b, _ in self.adders:
+            d.append(1 + max(d[a.node], d[b.node]))
+        return d
+
+    @property
+    def depth(self) -> int:
+        d = self.depths()
+        return max((d[t.node] for t in self.outputs if t is not None), default=0)
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """x·W on integer inputs (batch, n_in), exactly (Python ints where int64 could overflow)."""
+        x = np.asarray(x)
+        vals: list[np.ndarray] = [x[:, j].astype(object) for j in range(self.n_in)]
+        for a, b, sub in self.adders:
+            lhs = vals[a.node] * (1 << a.shift)
+            rhs = vals[b.node] * (1 << b.shift)
+            vals.append(lhs - rhs if sub else lhs + rhs)
+        zero = np.zeros(x.shape[0], dtype=object)
+        cols = []
+        for t in self.outputs:
+            if t is None:
+                cols.append(zero)
+            else:
+                v = vals[t.node] * (1 << t.shift)
+                cols.append(-v if t.negative else v)
+        return np.stack(cols, axis=1) if cols else np.zeros((x.shape[0], 0), dtype=object)

@@ -1,0 +1,422 @@
+"""The `fx` dialect: scalar fixed-point dataflow.
+
+Every value has a type `!fx.fixed<k, i, f>` (k sign bit, i integer bits excluding
+the sign, f fractional bits; width k+i+f >= 1), holding `mantissa * 2^-f`.
+Every op computes its exact result and stores it in its result type, wrapping
+(two's complement) if it did not fit; the lowerings size result types from exact
+value ranges, so no wrap ever happens unless a quantizer asks for it.
+Shifts are changes of type: they cost no logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntAttr, StringAttr
+from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import ConstantLike, Pure
+from xdsl.utils.exceptions import VerifyException
+
+from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
+
+
+@irdl_attr_definition
+class FixedType(ParametrizedAttribute, TypeAttribute):
+    """`!fx.fixed<k, i, f>`: a (k+i+f)-bit two's complement (k=1) or unsigned mantissa."""
+
+    name = "fx.fixed"
+
+    k: IntAttr
+    i: IntAttr
+    f: IntAttr
+
+    def __init__(self, k: int, i: int, f: int):
+        super().__init__(IntAttr(k), IntAttr(i), IntAttr(f))
+
+    @property
+    def width(self) -> int:
+        return self.k.data + self.i.data + self.f.data
+
+    @property
+    def signed(self) -> bool:
+        return self.k.data == 1
+
+    @property
+    def frac(self) -> int:
+        return self.f.data
+
+    def mantissa_range(self) -> tuple[int, int]:
+        if self.signed:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return 0, (1 << self.width) - 1
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            k = parser.parse_integer()
+            parser.parse_punctuation(",")
+            i = parser.parse_integer()
+            parser.parse_punctuation(",")
+            f = parser.parse_integer()
+        return [IntAttr(k), IntAttr(i), IntAttr(f)]
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(f"<{self.k.data}, {self.i.data}, {self.f.data}>")
+
+    def verify(self) -> None:
+        if self.k.data not in (0, 1):
+            raise VerifyException(f"sign bit k must be 0 or 1, got {self.k.data}")
+        if self.width < 1:
+            raise VerifyException(f"width k+i+f must be at least 1, got {self.width} (zero is a constant)")
+
+
+def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
+    """The narrowest format with `f` fractional bits holding mantissas lo..hi."""
+    if lo < 0:
+        width = max((-lo - 1).bit_length(), hi.bit_length()) + 1
+        return FixedType(1, width - 1 - f, f)
+    width = max(hi.bit_length(), 1)
+    return FixedType(0, width - f, f)
+
+
+def _fixed(value: SSAValue, what: str) -> FixedType:
+    if not isinstance(value.type, FixedType):
+        raise VerifyException(f"{what} must be !fx.fixed, got {value.type}")
+    return value.type
+
+
+class _Binary(IRDLOperation):
+    lhs = operand_def(FixedType)
+    rhs = operand_def(FixedType)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, result_type: FixedType, attributes=None):
+        super().__init__(operands=[lhs, rhs], result_types=[result_type], attributes=attributes)
+
+    def verify_(self) -> None:
+        f = max(_fixed(self.lhs, "lhs").frac, _fixed(self.rhs, "rhs").frac)
+        if self.result.type.frac != f:
+            raise VerifyException(f"{self.name} result must keep every fractional bit: f = {f}, got {self.result.type.frac}")
+
+
+@irdl_op_definition
+class AddOp(_Binary):
+    """lhs + rhs, operands aligned by their types."""
+
+    name = "fx.add"
+
+
+@irdl_op_definition
+class SubOp(_Binary):
+    """lhs - rhs, operands aligned by their types."""
+
+    name = "fx.sub"
+
+
+@irdl_op_definition
+class MaxOp(_Binary):
+    """max(lhs, rhs)."""
+
+    name = "fx.max"
+
+
+class _Unary(IRDLOperation):
+    input = operand_def(FixedType)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, result_type: FixedType, attributes=None):
+        super().__init__(operands=[x], result_types=[result_type], attributes=attributes)
+
+    def verify_(self) -> None:
+        if self.result.type.frac != _fixed(self.input, "input").frac:
+            raise VerifyException(f"{self.name} result must have the input's fractional bits")
+
+
+@irdl_op_definition
+class NegOp(_Unary):
+    """-x."""
+
+    name = "fx.neg"
+
+
+@irdl_op_definition
+class ReluOp(_Unary):
+    """max(x, 0)."""
+
+    name = "fx.relu"
+
+
+@irdl_op_definition
+class ShiftOp(IRDLOperation):
+    """x * 2^amount: a change of type (the mantissa is unchanged), no logic."""
+
+    name = "fx.shift"
+
+    input = operand_def(FixedType)
+    amount = prop_def(IntAttr)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    def __init__(self, x: SSAValue, amount: int):
+        t = SSAValue.get(x).type
+        assert isinstance(t, FixedType)
+        super().__init__(
+            operands=[x],
+            properties={"amount": IntAttr(amount)},
+            result_types=[FixedType(t.k.data, t.i.data + amount, t.f.data - amount)],
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" by {self.amount.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ShiftOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_keyword("by")
+        amount = parser.parse_integer()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        in_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        out_type = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(x, in_type)],
+            result_types=[out_type],
+            properties={"amount": IntAttr(amount)},
+            attributes=attrs,
+        )
+
+    def verify_(self) -> None:
+        t, r, s = _fixed(self.input, "input"), self.result.type, self.amount.data
+        if (r.k.data, r.i.data, r.f.data) != (t.k.data, t.i.data + s, t.f.data - s):
+            raise VerifyException(f"fx.shift by {s} of {t} must give !fx.fixed<{t.k.data}, {t.i.data + s}, {t.f.data - s}>")
+
+
+@irdl_op_definition
+class QuantizeOp(IRDLOperation):
+    """HGQ's quantizer to the result type: round (RND/RND_CONV/TRN), then wrap or saturate."""
+
+    name = "fx.quantize"
+
+    input = operand_def(FixedType)
+    round = prop_def(StringAttr)
+    overflow = prop_def(StringAttr)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    def __init__(self, x: SSAValue, round: str, overflow: str, result_type: FixedType, attributes=None):
+        super().__init__(
+            operands=[x],
+            properties={"round": StringAttr(round), "overflow": StringAttr(overflow)},
+            result_types=[result_type],
+            attributes=attributes,
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" {self.round.data} {self.overflow.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> QuantizeOp:
+        x = parser.parse_unresolved_operand()
+        round_mode, overflow = parser.parse_identifier(), parser.parse_identifier()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        in_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        out_type = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(x, in_type)],
+            result_types=[out_type],
+            properties={"round": StringAttr(round_mode), "overflow": StringAttr(overflow)},
+            attributes=attrs,
+        )
+
+    def verify_(self) -> None:
+        _fixed(self.input, "input")
+        if self.round.data not in ROUND_MODES:
+            raise VerifyException(f"unknown round mode '{self.round.data}'")
+        if self.overflow.data not in OVERFLOW_MODES:
+            raise VerifyException(f"unknown overflow mode '{self.overflow.data}'")
+
+
+@irdl_op_definition
+class ConstOp(IRDLOperation):
+    """A constant: `value` is the mantissa in the result type."""
+
+    name = "fx.const"
+
+    value = prop_def(IntAttr)
+    result = result_def(FixedType)
+    traits = traits_def(Pure(), ConstantLike())
+
+    def __init__(self, mantissa: int, result_type: FixedType):
+        super().__init__(properties={"value": IntAttr(mantissa)}, result_types=[result_type])
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.value.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstOp:
+        value = parser.parse_integer()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        return cls.create(properties={"value": IntAttr(value)}, result_types=[parser.parse_type()], attributes=attrs)
+
+    def verify_(self) -> None:
+        lo, hi = self.result.type.mantissa_range()
+        if not lo <= self.value.data <= hi:
+            raise VerifyException(f"constant {self.value.data} does not fit {self.result.type}")
+
+
+@irdl_op_definition
+class RegOp(IRDLOperation):
+    """A pipeline register: the value one clock cycle later (stage = the stage it feeds)."""
+
+    name = "fx.reg"
+
+    input = operand_def(FixedType)
+    stage = prop_def(IntAttr)
+    result = result_def(FixedType)
+
+    def __init__(self, x: SSAValue, stage: int):
+        super().__init__(operands=[x], properties={"stage": IntAttr(stage)}, result_types=[SSAValue.get(x).type])
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" stage {self.stage.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> RegOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_keyword("stage")
+        stage = parser.parse_integer()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(x, t)],
+            result_types=[t],
+            properties={"stage": IntAttr(stage)},
+            attributes=attrs,
+        )
+
+    def verify_(self) -> None:
+        if self.input.type != self.result.type:
+            raise VerifyException("fx.reg result type must equal its input type")
+
+
+class _Port(IRDLOperation):
+    port = prop_def(StringAttr)
+    index = prop_def(IntAttr)
+
+    def _print_port(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.port.data)
+        printer.print_string(f"[{self.index.data}]")
+
+    @staticmethod
+    def _parse_port(parser: Parser) -> dict[str, Attribute]:
+        port = parser.parse_str_literal()
+        parser.parse_punctuation("[")
+        index = parser.parse_integer()
+        parser.parse_punctuation("]")
+        return {"port": StringAttr(port), "index": IntAttr(index)}
+
+
+@irdl_op_definition
+class InputOp(_Port):
+    """Element `index` of the model input `port`, already in the input quantizer's format."""
+
+    name = "fx.input"
+
+    result = result_def(FixedType)
+
+    def __init__(self, port: str, index: int, result_type: FixedType):
+        super().__init__(properties={"port": StringAttr(port), "index": IntAttr(index)}, result_types=[result_type])
+
+    def print(self, printer: Printer) -> None:
+        self._print_port(printer)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> InputOp:
+        props = cls._parse_port(parser)
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        return cls.create(properties=props, result_types=[parser.parse_type()], attributes=attrs)
+
+
+@irdl_op_definition
+class OutputOp(_Port):
+    """Element `index` of the model output `port`."""
+
+    name = "fx.output"
+
+    input = operand_def(FixedType)
+
+    def __init__(self, port: str, index: int, x: SSAValue):
+        super().__init__(operands=[x], properties={"port": StringAttr(port), "index": IntAttr(index)})
+
+    def print(self, printer: Printer) -> None:
+        self._print_port(printer)
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> OutputOp:
+        props = cls._parse_port(parser)
+        x = parser.parse_unresolved_operand()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        return cls.create(operands=[parser.resolve_operand(x, t)], properties=props, attributes=attrs)
+
+
+FX = Dialect(
+    "fx",
+    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, NegOp, ReluOp, ShiftOp, QuantizeOp, RegOp],
+    [FixedType],
+)

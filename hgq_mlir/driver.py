@@ -25,9 +25,10 @@ class HgqOptMain(xDSLOptMain):
     def register_all_dialects(self) -> None:
         from xdsl.dialects import builtin, comb, func, hw, seq
 
+        from hgq_mlir.dialects.fx import FX
         from hgq_mlir.dialects.hgq import HGQ
 
-        for d in (builtin.Builtin, func.Func, HGQ, hw.HW, comb.Comb, seq.Seq):
+        for d in (builtin.Builtin, func.Func, HGQ, FX, hw.HW, comb.Comb, seq.Seq):
             self.ctx.load_dialect(d)
 
     def register_all_passes(self) -> None:
@@ -46,6 +47,20 @@ class HgqOptMain(xDSLOptMain):
 
         self.available_frontends["keras"] = parse_keras
 
+    def register_all_targets(self) -> None:
+        super().register_all_targets()
+
+        def verilog(module: ModuleOp, _out: IO[str]) -> None:
+            from hgq_mlir.backend.report import format_table
+            from hgq_mlir.backend.rtl import write_rtl
+
+            if self.args.output_file is None:
+                raise UserError("-t verilog needs -o DIR (the folder for <top>.v, <top>.json, report.json)")
+            report = write_rtl(module, self.args.output_file)
+            print(format_table(report))
+
+        self.available_targets["verilog"] = verilog
+
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
@@ -57,10 +72,15 @@ class HgqOptMain(xDSLOptMain):
         )
 
     def setup_pipeline(self) -> None:
+        if not self.args.passes and self.args.target == "verilog":
+            self.args.passes = "hgq-standard"
         try:
             super().setup_pipeline()
         except (ValueError, TypeError) as e:
             raise UserError(f"bad pass pipeline '{self.args.passes}': {_one_line(e)}") from None
+        # composite passes run as their steps, so every step can be printed and dumped
+        steps = [s for p in self.pipeline.passes for s in (p.steps() if hasattr(p, "steps") else [p])]
+        self.pipeline = type(self.pipeline)(tuple(steps), self.pipeline.callback)
         dump_dir = self.args.dump_ir_dir
         if dump_dir is None:
             return
@@ -91,14 +111,16 @@ class HgqOptMain(xDSLOptMain):
         return super().get_input_stream()
 
     def prepare_output(self) -> IO[str]:
-        # Written only once the whole result exists (see `run`): no half-written files.
+        if self.args.target == "verilog":
+            return _DeferredFile(None)  # the target writes its own folder
+        # Written only once the whole result exists: no half-written files.
         return sys.stdout if self.args.output_file is None else _DeferredFile(self.args.output_file)
 
 
 class _DeferredFile:
     """A text sink that lands in its file atomically, and only on success."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str | None):
         self.path = path
         self.parts: list[str] = []
         self.failed = False
@@ -111,7 +133,7 @@ class _DeferredFile:
         pass
 
     def close(self) -> None:
-        if sys.exc_info()[0] is not None:
+        if sys.exc_info()[0] is not None or self.path is None:
             return
         directory = os.path.dirname(os.path.abspath(self.path))
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".hgq-opt-")

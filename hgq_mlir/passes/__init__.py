@@ -21,4 +21,26 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DeadCodeElimination
 
-    return {"canonicalize": canonicalize, "cse": cse, "dce": dce}
+    def lower_hgq_to_fx():
+        from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
+
+        return LowerHgqToFx
+
+    def lower_fx_to_hw():
+        from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
+
+        return LowerFxToHw
+
+    def hgq_standard():
+        from hgq_mlir.passes.standard import HgqStandard
+
+        return HgqStandard
+
+    return {
+        "canonicalize": canonicalize,
+        "cse": cse,
+        "dce": dce,
+        "lower-hgq-to-fx": lower_hgq_to_fx,
+        "lower-fx-to-hw": lower_fx_to_hw,
+        "hgq-standard": hgq_standard,
+    }

@@ -1,0 +1,84 @@
+"""Resource report from `hw`/`comb`/`seq`: LUTs, FFs, adders, adder levels, per layer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import networkx as nx
+from xdsl.dialects import comb, hw, seq
+from xdsl.dialects.builtin import IntegerType, StringAttr
+from xdsl.ir import Operation, SSAValue
+
+
+def _known_zero_lsbs(v: SSAValue) -> int:
+    """Low bits of `v` that are constant zero by construction (shifted operands)."""
+    op = v.owner
+    if isinstance(op, comb.ConcatOp):
+        last = op.inputs[-1]
+        if isinstance(last.owner, hw.ConstantOp) and last.owner.value.value.data == 0:
+            return last.type.width.data + _known_zero_lsbs(op.inputs[-2]) if len(op.inputs) > 1 else last.type.width.data
+        return _known_zero_lsbs(last)
+    if isinstance(op, hw.ConstantOp):
+        value, w = op.value.value.data, v.type.width.data
+        value &= (1 << w) - 1
+        return (value & -value).bit_length() - 1 if value else w
+    return 0
+
+
+def _lut_cost(op: Operation) -> int:
+    """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
+    if not op.results:
+        return 0
+    w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
+    if isinstance(op, comb.AddOp | comb.SubOp):
+        zeros = [_known_zero_lsbs(v) for v in op.operands]
+        # below the highest zero run of any operand, bits pass through from the other operand
+        return max(w - max(zeros), 0) if not isinstance(op, comb.SubOp) else max(w - _known_zero_lsbs(op.operands[1]), 0)
+    if isinstance(op, comb.MuxOp):
+        return w
+    if isinstance(op, comb.ICmpOp):
+        return (op.lhs.type.width.data + 1) // 2
+    return 0
+
+
+def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
+    per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "adders": 0})
+    graph = nx.DiGraph()
+    for op in top.body.block.ops:
+        layer_attr = op.attributes.get("layer")
+        layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
+        cost = _lut_cost(op)
+        is_adder = isinstance(op, comb.AddOp | comb.SubOp)
+        if cost or is_adder:
+            per_layer[layer]["luts"] += cost
+            per_layer[layer]["adders"] += int(is_adder)
+        if isinstance(op, seq.CompRegOp):
+            per_layer[layer]["ffs"] += op.results[0].type.width.data
+        if is_adder:
+            for v in op.operands:
+                graph.add_edge(v.owner, op, w=1)
+        elif not isinstance(op, hw.ConstantOp):
+            for v in op.operands:
+                if isinstance(v.owner, Operation):
+                    graph.add_edge(v.owner, op, w=0)
+    levels = nx.dag_longest_path_length(graph, weight="w") if graph.number_of_nodes() else 0
+    total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "adders")}
+    return {
+        "top": interface["top"],
+        "luts": total["luts"],
+        "ffs": total["ffs"],
+        "dsps": 0,
+        "adders": total["adders"],
+        "latency": interface["latency"],
+        "adder_levels": int(levels),
+        "layers": {name: dict(v) for name, v in sorted(per_layer.items())},
+    }
+
+
+def format_table(report: dict) -> str:
+    rows = [(name, d["adders"], d["luts"], d["ffs"]) for name, d in report["layers"].items()]
+    rows.append(("total", report["adders"], report["luts"], report["ffs"]))
+    head = f"{'layer':<12} {'adders':>7} {'LUTs':>7} {'FFs':>6}"
+    lines = [head, "-" * len(head)] + [f"{n:<12} {a:>7} {lut:>7} {ff:>6}" for n, a, lut, ff in rows]
+    lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0")
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Run emitted RTL in a real simulator (iverilog or Verilator) on stored input vectors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hgq_mlir.errors import UserError
+
+
+def pack(interface_ports: list[dict], mantissas: dict[str, np.ndarray]) -> list[list[int]]:
+    """Per port, per vector: the packed port word (Python int) from element mantissas."""
+    words = []
+    for port in interface_ports:
+        m = mantissas[port["port"]]
+        col = [0] * m.shape[0]
+        for e in port["elements"]:
+            mask = (1 << e["width"]) - 1
+            vals = m[:, e["index"]]
+            for n in range(m.shape[0]):
+                col[n] |= (int(vals[n]) & mask) << e["offset"]
+        words.append(col)
+    return words
+
+
+def unpack(port: dict, words: list[int]) -> dict[int, np.ndarray]:
+    """Element index -> mantissas (object ints) from packed port words."""
+    out = {}
+    for e in port["elements"]:
+        w, off = e["width"], e["offset"]
+        vals = [(x >> off) & ((1 << w) - 1) for x in words]
+        if e["signed"]:
+            vals = [v - (1 << w) if v >> (w - 1) else v for v in vals]
+        out[e["index"]] = np.array(vals, dtype=object)
+    return out
+
+
+def testbench(interface: dict, n: int) -> str:
+    top, latency = interface["top"], interface["latency"]
+    decl, load, drive, conns = [], [], [], []
+    for k, p in enumerate(interface["inputs"]):
+        w = p["width"]
+        decl.append(f"  reg [{w - 1}:0] mem{k} [0:{n - 1}];\n  reg [{w - 1}:0] in{k};")
+        load.append(f'    $readmemh("in{k}.hex", mem{k});')
+        drive.append(f"      if (i < {n}) in{k} = mem{k}[i];")
+        conns.append(f".{p['port']}(in{k})")
+    fmt = []
+    for k, p in enumerate(interface["outputs"]):
+        decl.append(f"  wire [{p['width'] - 1}:0] out{k};")
+        conns.append(f".{p['port']}(out{k})")
+        fmt.append(f"out{k}")
+    if latency:
+        decl.append("  reg clk = 1'b0;")
+        conns.append(".clk(clk)")
+    write = f'$fwrite(fd, "{" ".join(["%h"] * len(fmt))}\\n", {", ".join(fmt)});' if fmt else ""
+    if latency:
+        step = (
+            "      #1 clk = 1'b1;\n      #1 clk = 1'b0;\n"
+            f"      if (i >= {latency - 1}) {write}\n"
+        )
+        cycles = n + latency - 1
+    else:
+        step = f"      #1 {write}\n"
+        cycles = n
+    return (
+        "`timescale 1ns / 1ps\nmodule tb;\n"
+        + "\n".join(decl)
+        + "\n  integer i, fd;\n"
+        + f"  {top} dut({', '.join(conns)});\n"
+        + "  initial begin\n"
+        + "\n".join(load)
+        + '\n    fd = $fopen("out.txt", "w");\n'
+        + f"    for (i = 0; i < {cycles}; i = i + 1) begin\n"
+        + "\n".join(drive)
+        + "\n"
+        + step
+        + "    end\n    $fclose(fd);\n    $finish;\n  end\nendmodule\n"
+    )
+
+
+def pick_simulator(requested: str, n_adders: int) -> str:
+    if requested != "auto":
+        if shutil.which(requested) is None:
+            raise UserError(f"--sim {requested}: {requested} is not installed")
+        return requested
+    if n_adders > 2000 and shutil.which("verilator"):
+        return "verilator"
+    if shutil.which("iverilog"):
+        return "iverilog"
+    if shutil.which("verilator"):
+        return "verilator"
+    raise UserError("no Verilog simulator found: install iverilog or verilator")
+
+
+def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], simulator: str = "iverilog") -> dict:
+    """Output port -> {element index -> mantissas}, from a run of the RTL on the given inputs."""
+    n = next(iter(mantissas.values())).shape[0] if mantissas else 1
+    with tempfile.TemporaryDirectory(prefix="hgq-sim-") as tmp:
+        work = Path(tmp)
+        for k, words in enumerate(pack(interface["inputs"], mantissas)):
+            hex_w = (interface["inputs"][k]["width"] + 3) // 4
+            (work / f"in{k}.hex").write_text("".join(f"{x:0{hex_w}x}\n" for x in words))
+        (work / "tb.v").write_text(testbench(interface, n))
+        src = [str(work / "tb.v"), str(Path(verilog).resolve())]
+        if simulator == "iverilog":
+            _run(["iverilog", "-g2012", "-o", "sim.vvp", *src], work)
+            _run(["vvp", "-n", "sim.vvp"], work)
+        elif simulator == "verilator":
+            _run(["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "tb",
+                  "-Mdir", "obj", "-O1", *src], work)
+            _run(["./obj/Vtb"], work)
+        else:
+            raise UserError(f"unknown simulator {simulator}")
+        rows = (work / "out.txt").read_text().split()
+    n_out = len(interface["outputs"])
+    got = {}
+    for k, port in enumerate(interface["outputs"]):
+        words = [int(rows[r * n_out + k], 16) for r in range(len(rows) // max(n_out, 1))]
+        if len(words) != n:
+            raise RuntimeError(f"simulation produced {len(words)} vectors, expected {n}")
+        got[port["port"]] = unpack(port, words)
+    return got
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip().splitlines()
+        raise RuntimeError(f"{cmd[0]} failed: {msg[0] if msg else proc.returncode}")

@@ -1,0 +1,261 @@
+"""Lower `fx` to CIRCT's `hw` / `comb` / `seq` (the dialects xDSL ships).
+
+Each fx value becomes the integer bit vector of its mantissa (two's complement
+when signed).  Alignment and shifts are wiring (concat / extract / replicate);
+adders, comparisons and muxes are the only logic.  Each model input and output
+port is one packed vector; where each element lives in it is recorded on the
+module as the interface manifest (`hgq.interface`, JSON), for the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import comb, func, hw, seq
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, StringAttr, i32
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+
+from hgq_mlir.dialects import fx
+from hgq_mlir.errors import UserError
+
+VERILOG_KEYWORDS = frozenset(
+    """always and assign automatic begin bit buf bufif0 bufif1 byte case casex casez cell chandle class
+    clock cmos config const constraint context continue cover deassign default defparam design disable
+    do edge else end endcase endclass endconfig endfunction endgenerate endinterface endmodule endpackage
+    endprimitive endprogram endproperty endspecify endtable endtask enum event export extends extern
+    final for force foreach forever fork function generate genvar highz0 highz1 if iff ifnone import
+    incdir include initial inout input instance int integer interface join large liblist library
+    local localparam logic longint macromodule medium module nand negedge new nmos nor not notif0
+    notif1 null or output package packed parameter pmos posedge primitive priority program property
+    protected pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent rand randc real
+    realtime ref reg release repeat return rnmos rpmos rtran rtranif0 rtranif1 scalared sequence
+    shortint shortreal showcancelled signed small specify specparam static string strong0 strong1
+    struct super supply0 supply1 table task this time timeprecision timeunit tran tranif0 tranif1
+    tri tri0 tri1 triand trior trireg type typedef union unique unsigned use uwire var vectored
+    virtual void wait wand weak0 weak1 while wildcard wire with within wor xnor xor clk""".split()
+)
+
+
+def verilog_name(name: str) -> str:
+    """A legal Verilog identifier for `name` that is no (System)Verilog keyword."""
+    s = re.sub(r"\W", "_", name)
+    if not s or s[0].isdigit() or s[0] == "_":
+        s = "p" + s  # internal wires are named _n<N>: no port can collide with them
+    return s + "_" if s in VERILOG_KEYWORDS else s
+
+
+@dataclass(frozen=True)
+class LowerFxToHw(ModulePass):
+    name = "lower-fx-to-hw"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
+            if any(isinstance(o, fx.InputOp | fx.OutputOp) for o in model.body.ops):
+                module = _HwBuilder().lower(model)
+                op.body.block.insert_op_before(module, model)
+                model.detach()
+                model.erase(safe_erase=False)
+
+
+class _HwBuilder:
+    def __init__(self) -> None:
+        self.ops: list[Operation] = []
+        self.consts: dict[tuple[int, int], SSAValue] = {}
+
+    # -- bit-vector helpers ----------------------------------------------------
+    def emit(self, op: Operation) -> SSAValue:
+        self.ops.append(op)
+        return op.results[0]
+
+    def const(self, value: int, width: int) -> SSAValue:
+        value &= (1 << width) - 1
+        key = (value, width)
+        if key not in self.consts:
+            if value >= 1 << (width - 1):
+                value -= 1 << width  # IntegerAttr holds signless values in signed form
+            self.consts[key] = self.emit(hw.ConstantOp(value, width))
+        return self.consts[key]
+
+    def extract(self, v: SSAValue, low: int, width: int) -> SSAValue:
+        if low == 0 and width == v.type.width.data:
+            return v
+        return self.emit(comb.ExtractOp(v, IntegerAttr(low, i32), IntegerType(width)))
+
+    def resize(self, v: SSAValue, signed: bool, width: int) -> SSAValue:
+        """Sign/zero-extend or truncate to `width` bits."""
+        w = v.type.width.data
+        if width <= w:
+            return self.extract(v, 0, width)
+        if signed:
+            msb = self.extract(v, w - 1, 1)
+            top = msb if width - w == 1 else self.emit(comb.ReplicateOp(msb, IntegerType(width - w)))
+        else:
+            top = self.const(0, width - w)
+        return self.emit(comb.ConcatOp([top, v], IntegerType(width)))
+
+    def align(self, v: SSAValue, t: fx.FixedType, frac: int, width: int) -> SSAValue:
+        """The mantissa of `v` (type t) at `frac` fractional bits, in `width` bits."""
+        s = frac - t.frac
+        if s > 0:
+            w = v.type.width.data
+            v = self.emit(comb.ConcatOp([v, self.const(0, s)], IntegerType(w + s)))
+        return self.resize(v, t.signed, width)
+
+    # -- the module --------------------------------------------------------------
+    def lower(self, model: func.FuncOp) -> hw.HWModuleOp:
+        inputs: dict[str, list[fx.InputOp]] = {}
+        outputs: dict[str, list[fx.OutputOp]] = {}
+        regs = False
+        for op in model.body.ops:
+            if isinstance(op, fx.InputOp):
+                inputs.setdefault(op.port.data, []).append(op)
+            elif isinstance(op, fx.OutputOp):
+                outputs.setdefault(op.port.data, []).append(op)
+            regs = regs or isinstance(op, fx.RegOp)
+
+        ports, arg_types, manifest_in = [], [], []
+        for port, elems in inputs.items():
+            desc = _port_desc(port, sorted(elems, key=lambda o: o.index.data), lambda o: o.result.type)
+            manifest_in.append(desc)
+            ports.append(hw.ModulePort(StringAttr(desc["port"]), IntegerType(desc["width"]), hw.DirectionAttr(hw.Direction.INPUT)))
+            arg_types.append(IntegerType(desc["width"]))
+        if regs:
+            ports.append(hw.ModulePort(StringAttr("clk"), seq.clock, hw.DirectionAttr(hw.Direction.INPUT)))
+            arg_types.append(seq.clock)
+        block = Block(arg_types=arg_types)
+        clk = block.args[-1] if regs else None
+        port_arg = {desc["port"]: block.args[n] for n, desc in enumerate(manifest_in)}
+        offsets = {
+            (port, e["index"]): (e["offset"], e["width"])
+            for port, desc in zip(inputs, manifest_in, strict=True)
+            for e in desc["elements"]
+        }
+
+        vals: dict[SSAValue, SSAValue] = {}
+        latency = 0
+        for op in model.body.ops:
+            if isinstance(op, fx.InputOp):
+                off, w = offsets[(op.port.data, op.index.data)]
+                vals[op.result] = self.extract(port_arg[verilog_name(op.port.data)], off, w)
+            elif isinstance(op, fx.OutputOp | func.ReturnOp):
+                pass
+            elif isinstance(op, fx.RegOp):
+                latency = max(latency, op.stage.data)
+                vals[op.result] = self.emit(seq.CompRegOp(vals[op.input], clk))
+            else:
+                vals[op.results[0]] = self.lower_op(op, [vals[v] for v in op.operands])
+
+        manifest_out, results = [], []
+        for port, elems in outputs.items():
+            elems = sorted(elems, key=lambda o: o.index.data)
+            desc = _port_desc(port, elems, lambda o: o.input.type)
+            manifest_out.append(desc)
+            parts = [vals[o.input] for o in reversed(elems)]
+            packed = parts[0] if len(parts) == 1 else self.emit(comb.ConcatOp(parts, IntegerType(desc["width"])))
+            results.append(packed)
+            ports.append(hw.ModulePort(StringAttr(desc["port"]), IntegerType(desc["width"]), hw.DirectionAttr(hw.Direction.OUTPUT)))
+        block.add_ops(self.ops)
+        block.add_op(hw.OutputOp(results))
+        top = verilog_name(model.sym_name.data)
+        module = hw.HWModuleOp(StringAttr(top), hw.ModuleType(_array(ports)), Region(block))
+        interface = {
+            "top": top,
+            "latency": latency,
+            "clock": None,
+            "inputs": manifest_in,
+            "outputs": manifest_out,
+        }
+        module.attributes["hgq.interface"] = StringAttr(json.dumps(interface, separators=(",", ":")))
+        return module
+
+    def lower_op(self, op: Operation, args: list[SSAValue]) -> SSAValue:
+        attrs = {"layer": op.attributes["layer"]} if "layer" in op.attributes else None
+        if isinstance(op, fx.ConstOp):
+            return self.const(op.value.data, op.result.type.width)
+        if isinstance(op, fx.ShiftOp):
+            return args[0]
+        t = op.result.type
+        w = t.width
+        if isinstance(op, fx.AddOp | fx.SubOp):
+            a = self.align(args[0], op.lhs.type, t.frac, w)
+            b = self.align(args[1], op.rhs.type, t.frac, w)
+            if isinstance(op, fx.AddOp):
+                return self.emit(comb.AddOp([a, b], attr_dict=attrs))
+            return self.emit(comb.SubOp(a, b, attr_dict=attrs))
+        if isinstance(op, fx.NegOp):
+            a = self.align(args[0], op.input.type, t.frac, w)
+            return self.emit(comb.SubOp(self.const(0, w), a, attr_dict=attrs))
+        if isinstance(op, fx.MaxOp):
+            wc = max(op.lhs.type.width + t.frac - op.lhs.type.frac, op.rhs.type.width + t.frac - op.rhs.type.frac) + 1
+            a = self.align(args[0], op.lhs.type, t.frac, wc)
+            b = self.align(args[1], op.rhs.type, t.frac, wc)
+            lt = self.emit(comb.ICmpOp(a, b, "slt"))
+            return self.resize(self.emit(comb.MuxOp(lt, b, a, attr_dict=attrs)), True, w)
+        if isinstance(op, fx.ReluOp):
+            tin = op.input.type
+            if not tin.signed:
+                return self.resize(args[0], False, w)
+            neg = self.extract(args[0], tin.width - 1, 1)
+            x = self.resize(args[0], True, w)
+            return self.emit(comb.MuxOp(neg, self.const(0, w), x, attr_dict=attrs))
+        if isinstance(op, fx.QuantizeOp):
+            return self.quantize(args[0], op.input.type, t, op.round.data, op.overflow.data, attrs)
+        raise UserError(f"{op.name}: no lowering to hw/comb")
+
+    def quantize(self, x: SSAValue, tin: fx.FixedType, t: fx.FixedType, rnd: str, overflow: str, attrs) -> SSAValue:
+        w_in, d = tin.width, tin.frac - t.frac
+        signed = tin.signed
+        if d > 0:
+            # round: x + bias, then drop d bits; one guard bit so the bias never overflows
+            wx = max(w_in, d) + 1
+            xe = self.resize(x, signed, wx)
+            if rnd == "RND":
+                xe = self.emit(comb.AddOp([xe, self.const(1 << (d - 1), wx)], attr_dict=attrs))
+            elif rnd == "RND_CONV":
+                odd = self.resize(self.extract(xe, d, 1), False, wx)
+                xe = self.emit(comb.AddOp([xe, self.const((1 << (d - 1)) - 1, wx)], attr_dict=attrs))
+                xe = self.emit(comb.AddOp([xe, odd], attr_dict=attrs))
+            # dropping d bits is floor division, in the input's signedness (the guard bit holds the carry)
+            r, wr = self.extract(xe, d, wx - d), wx - d
+        else:
+            r = x
+            if d < 0:
+                r = self.emit(comb.ConcatOp([x, self.const(0, -d)], IntegerType(w_in - d)))
+            wr = r.type.width.data
+        w = t.width
+        if overflow == "WRAP":
+            return self.resize(r, signed, w)
+        hi = (1 << (w - 1)) - 1 if t.signed else (1 << w) - 1
+        lo = (-hi if overflow == "SAT_SYM" else -hi - 1) if t.signed else 0
+        rmin, rmax = (-(1 << (wr - 1)), (1 << (wr - 1)) - 1) if signed else (0, (1 << wr) - 1)
+        if lo <= rmin and rmax <= hi:
+            return self.resize(r, signed, w)
+        wc = max(wr, w) + 1
+        rc = self.resize(r, signed, wc)
+        out = self.resize(r, signed, w)
+        if rmax > hi:
+            over = self.emit(comb.ICmpOp(rc, self.const(hi, wc), "sgt"))
+            out = self.emit(comb.MuxOp(over, self.const(hi, w), out, attr_dict=attrs))
+        if rmin < lo:
+            under = self.emit(comb.ICmpOp(rc, self.const(lo, wc), "slt"))
+            out = self.emit(comb.MuxOp(under, self.const(lo, w), out, attr_dict=attrs))
+        return out
+
+
+def _array(items: list[Attribute]):
+    from xdsl.dialects.builtin import ArrayAttr
+
+    return ArrayAttr(items)
+
+
+def _port_desc(port: str, elems: list, type_of) -> dict:
+    offset, described = 0, []
+    for o in elems:
+        t = type_of(o)
+        described.append({"index": o.index.data, "offset": offset, "width": t.width, "signed": t.signed, "frac": t.frac})
+        offset += t.width
+    return {"port": verilog_name(port), "width": offset, "elements": described}

@@ -35,3 +35,29 @@ def random_inputs(n: int, n_in: int = 16, seed: int = 123) -> np.ndarray:
     rng = np.random.default_rng(seed)
     scale = rng.choice([0.5, 2.0, 6.0], size=(n, 1))
     return (rng.normal(size=(n, n_in)) * scale).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A 6-4-3 QDense model with biases and SAT/RND_CONV quantizers: small enough to synthesize."""
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense
+
+    from hgq_mlir.zoo import synthetic_data
+
+    keras.utils.set_random_seed(3)
+    x, y = synthetic_data(1024, n_in=6, n_out=3, seed=3)
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=4, i0=1),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="RND_CONV", i0=2, f0=3),
+    ):
+        model = keras.Sequential(
+            [keras.Input((6,), name="inp"), QDense(4, activation="relu", name="hidden"), QDense(3, name="logits")],
+            name="tiny",
+        )
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
+    model.save(path)
+    return model, path

@@ -110,8 +110,10 @@ def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], s
             _run(["iverilog", "-g2012", "-o", "sim.vvp", *src], work)
             _run(["vvp", "-n", "sim.vvp"], work)
         elif simulator == "verilator":
+            # Large flat netlists: split the C++ and skip C++ optimization, or g++ takes minutes
             _run(["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "tb",
-                  "-Mdir", "obj", "-O1", *src], work)
+                  "-Mdir", "obj", "-O1", "--output-split", "4000", "--output-split-cfuncs", "4000", "-j", "2",
+                  "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0", *src], work)
             _run(["./obj/Vtb"], work)
         else:
             raise UserError(f"unknown simulator {simulator}")

@@ -1,12 +1,131 @@
-"""Value ranges of fixed-point formats and of exact sums (interval analysis, NumPy)."""
+"""Exact value ranges (interval analysis) for `hgq` tensors, per element, in NumPy.
+
+A range holds, per element, a fractional-bit count `frac` and integer mantissa
+bounds `lo`, `hi` (Python ints in object arrays): the element's value is
+`m * 2^-frac` for some integer m in [lo, hi], and always a multiple of 2^-frac.
+`lo == hi` means the element is a known constant.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from hgq_mlir.interp.fixed import round_shift
+
+
+@dataclass(frozen=True)
+class Ranges:
+    frac: np.ndarray  # int64, per element
+    lo: np.ndarray  # object (Python int), per element
+    hi: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frac)
+
+    def constant(self) -> np.ndarray:
+        return self.lo == self.hi
+
+    def scaled(self, frac: int) -> tuple[np.ndarray, np.ndarray]:
+        """lo, hi at a common `frac` >= every element's frac (exact)."""
+        s = (2 ** (frac - self.frac).astype(object)).astype(object)
+        return self.lo * s, self.hi * s
+
+
+def _obj(a) -> np.ndarray:
+    out = np.empty(len(a), dtype=object)
+    out[:] = [int(v) for v in a]
+    return out
+
+
+def format_bounds(k, i, f, overflow: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mantissa bounds (at f) of HGQ formats, per element (i already >= -f); 0 for width <= 0."""
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    top = 2 ** _obj(np.where(live, i + f, 0))
+    hi = np.where(live, top - 1, 0)
+    lo = np.where(live, -_obj(k) * (hi if overflow == "SAT_SYM" else top), 0)
+    return _obj(lo), _obj(hi)
+
+
+def quantizer_output(x: Ranges | None, k, i, f, round_mode: str, overflow: str) -> Ranges:
+    """Ranges after HGQ's quantizer; `x=None` means an unbounded (float) input."""
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    i = np.maximum(i, -f)
+    tlo, thi = format_bounds(k, i, f, overflow)
+    frac = np.where(live, f, 0)
+    if x is None:
+        return Ranges(frac, tlo, thi)
+    lo, hi = x.lo.copy(), x.hi.copy()
+    up = x.frac <= f
+    s = 2 ** np.where(up, f - x.frac, 0).astype(object)
+    d = np.where(up, 0, x.frac - f)
+    lo = np.where(up, lo * s, round_shift(lo, d, round_mode))
+    hi = np.where(up, hi * s, round_shift(hi, d, round_mode))
+    fits = (lo >= tlo) & (hi <= thi)
+    if overflow == "WRAP":
+        lo, hi = np.where(fits, lo, tlo), np.where(fits, hi, thi)
+    else:
+        lo = np.minimum(np.maximum(lo, tlo), thi)
+        hi = np.minimum(np.maximum(hi, tlo), thi)
+    zero = _obj(np.zeros(len(f)))
+    return Ranges(frac, np.where(live, lo, zero), np.where(live, hi, zero))
+
+
+def is_identity_quantizer(x: Ranges, k, i, f, overflow: str) -> np.ndarray:
+    """Per element: the quantizer changes nothing (on the grid already, and in range)."""
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    i = np.maximum(i, -f)
+    tlo, thi = format_bounds(k, i, f, overflow)
+    s = 2 ** np.maximum(f - x.frac, 0).astype(object)
+    fits = (x.frac <= f) & (x.lo * s >= tlo) & (x.hi * s <= thi)
+    return np.where(live, fits, (x.lo == 0) & (x.hi == 0))
+
+
+def dense_output(x: Ranges, wm: np.ndarray, we: np.ndarray, bm: np.ndarray | None, be: np.ndarray | None) -> Ranges:
+    """Exact ranges of x·W + b over the box x (W = wm·2^we, b = bm·2^be)."""
+    n_in, n_out = wm.shape
+    nz = wm != 0
+    fw = np.where(nz, -we, np.iinfo(np.int64).min // 4)
+    term_frac = np.where(nz, x.frac[:, None] + fw, np.iinfo(np.int64).min // 4)
+    frac = term_frac.max(axis=0, initial=np.iinfo(np.int64).min // 4)
+    if bm is not None:
+        frac = np.maximum(frac, np.where(bm != 0, -be, np.iinfo(np.int64).min // 4))
+    const_zero = frac < np.iinfo(np.int64).min // 8
+    frac = np.where(const_zero, 0, frac)
+    if n_in:
+        fx_max = int(x.frac.max())
+        fw_max = int(fw[nz].max()) if nz.any() else 0
+    else:
+        fx_max = fw_max = 0
+    S = fx_max + fw_max
+    xlo, xhi = x.scaled(fx_max)
+    w_int = np.where(nz, wm.astype(object) * (2 ** np.where(nz, we + fw_max, 0).astype(object)), 0)
+    a, b = xlo[:, None] * w_int, xhi[:, None] * w_int
+    lo = np.minimum(a, b).sum(axis=0) if n_in else _obj(np.zeros(n_out))
+    hi = np.maximum(a, b).sum(axis=0) if n_in else _obj(np.zeros(n_out))
+    if bm is not None:
+        bnz = bm != 0
+        S2 = max(S, int((-be[bnz]).max())) if bnz.any() else S
+        lo, hi = lo * (2 ** (S2 - S)), hi * (2 ** (S2 - S))
+        bias = np.where(bnz, bm.astype(object) * (2 ** np.where(bnz, be + S2, 0).astype(object)), 0)
+        lo, hi, S = lo + bias, hi + bias, S2
+    div = 2 ** (S - frac).astype(object)
+    return Ranges(frac, _obj(lo // div), _obj(hi // div))
+
+
+def relu_output(x: Ranges) -> Ranges:
+    zero = _obj(np.zeros(len(x)))
+    return Ranges(x.frac, np.maximum(x.lo, zero), np.maximum(x.hi, zero))
+
+
+# -- float-level helpers used by the frontend's result types -------------------------
 
 def quantizer_range(k, i, f, overflow: str) -> tuple[np.ndarray, np.ndarray]:
-    """[lo, hi] of a quantizer's possible outputs, per element (0 for zero-width ones)."""
+    """[lo, hi] of a quantizer's possible outputs as floats, per element (0 when zero-width)."""
     k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
     live = k + i + f > 0
     i = np.maximum(i, -f)
@@ -16,7 +135,7 @@ def quantizer_range(k, i, f, overflow: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dense_range(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact [lo, hi] of x·W + b for x in the box [lo, hi]."""
+    """[lo, hi] of x·W + b for x in the box [lo, hi] (floats)."""
     a, c = lo[:, None] * w, hi[:, None] * w
     out_lo, out_hi = np.minimum(a, c).sum(0), np.maximum(a, c).sum(0)
     if b is not None:

@@ -11,7 +11,7 @@ from xdsl.context import Context
 from xdsl.dialects import func
 
 from hgq_mlir.backend.simulate import simulate
-from hgq_mlir.backend.verify import compare, compile_model, grid_inputs, verify
+from hgq_mlir.backend.verify import compare, compile_model, grid_inputs, keras_input_quantizer, port_mantissas, verify
 from hgq_mlir.dialects import fx
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.interp.fx import run_fx
@@ -35,7 +35,8 @@ def _interface(rtl_dir):
 def test_every_level_agrees(trained_models, rtl_dirs, model_kind):
     model, _ = trained_models[model_kind]
     interface = _interface(rtl_dirs[model_kind][1])
-    x, mantissas = grid_inputs(interface, 16, N_VECTORS, seed=5)
+    x = grid_inputs(interface, 16, N_VECTORS, seed=5)
+    mantissas = port_mantissas(interface, keras_input_quantizer(model)(x))
     keras_out = model.predict(x, verbose=0, batch_size=N_VECTORS)
 
     module = import_model(model)

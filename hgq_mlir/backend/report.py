@@ -41,6 +41,13 @@ def _lut_cost(op: Operation) -> int:
     return 0
 
 
+def _json_attr(top: hw.HWModuleOp, key: str) -> dict:
+    import json
+
+    a = top.attributes.get(key)
+    return json.loads(a.data) if isinstance(a, StringAttr) else {}
+
+
 def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "adders": 0})
     graph = nx.DiGraph()
@@ -63,6 +70,19 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
                     graph.add_edge(v.owner, op, w=0)
     levels = nx.dag_longest_path_length(graph, weight="w") if graph.number_of_nodes() else 0
     total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "adders")}
+    layers = {name: dict(v) for name, v in sorted(per_layer.items())}
+    pruning = _json_attr(top, "hgq.prune")
+    baseline = _json_attr(top, "hgq.baseline")
+    for name, counts in pruning.get("layers", {}).items():
+        layers.setdefault(name, {"luts": 0, "ffs": 0, "adders": 0}).update(counts)
+    for name, base in baseline.get("layers", {}).items():
+        entry = layers.setdefault(name, {"luts": 0, "ffs": 0, "adders": 0})
+        entry["luts_unpruned"], entry["adders_unpruned"] = base["luts"], base["adders"]
+    extra = {}
+    if pruning:
+        extra["inputs_removed"] = pruning["inputs_removed"]
+    if baseline:
+        extra["luts_unpruned"], extra["adders_unpruned"] = baseline["luts"], baseline["adders"]
     return {
         "top": interface["top"],
         "luts": total["luts"],
@@ -71,14 +91,22 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
         "adders": total["adders"],
         "latency": interface["latency"],
         "adder_levels": int(levels),
-        "layers": {name: dict(v) for name, v in sorted(per_layer.items())},
+        **extra,
+        "layers": layers,
     }
 
 
 def format_table(report: dict) -> str:
-    rows = [(name, d["adders"], d["luts"], d["ffs"]) for name, d in report["layers"].items()]
-    rows.append(("total", report["adders"], report["luts"], report["ffs"]))
-    head = f"{'layer':<12} {'adders':>7} {'LUTs':>7} {'FFs':>6}"
-    lines = [head, "-" * len(head)] + [f"{n:<12} {a:>7} {lut:>7} {ff:>6}" for n, a, lut, ff in rows]
+    def row(name: str, d: dict) -> str:
+        kept = f"{d['kept']}/{d['weights']}" if "weights" in d else ""
+        before = str(d.get("luts_unpruned", ""))
+        return f"{name:<12} {d['adders']:>7} {d['luts']:>7} {d['ffs']:>6} {kept:>11} {before:>14}"
+
+    head = f"{'layer':<12} {'adders':>7} {'LUTs':>7} {'FFs':>6} {'weights kept':>11} {'LUTs unpruned':>14}"
+    lines = [head, "-" * len(head)] + [row(n, d) for n, d in report["layers"].items()]
+    total = {k: report[k] for k in ("adders", "luts", "ffs")}
+    if "luts_unpruned" in report:
+        total["luts_unpruned"] = report["luts_unpruned"]
+    lines.append(row("total", total))
     lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0")
     return "\n".join(lines)

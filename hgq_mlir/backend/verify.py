@@ -35,23 +35,43 @@ def compile_model(model_path: str, out_dir: str | Path, passes: str = "hgq-stand
     return write_rtl(module, out_dir)
 
 
-def grid_inputs(interface: dict, n_features: int, n: int, seed: int = 0):
-    """Random inputs on each input element's grid (the RTL's input formats), and as floats.
+def grid_inputs(interface: dict, n_features: int, n: int, seed: int = 0) -> np.ndarray:
+    """Random inputs over each input element's grid (the RTL's input formats), as floats.
 
     Elements absent from the ports (pruned) get random off-grid values: they must not matter.
     """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, n_features)) * 4.0
-    mantissas = {}
     for port in interface["inputs"]:
-        m = np.zeros((n, n_features), dtype=np.int64)
         for e in port["elements"]:
             w = e["width"]
             lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if e["signed"] else (0, (1 << w) - 1)
-            m[:, e["index"]] = rng.integers(lo, hi + 1, size=n)
-            x[:, e["index"]] = m[:, e["index"]] * 2.0 ** (-e["frac"])
-        mantissas[port["port"]] = m
-    return x.astype(np.float32), mantissas
+            x[:, e["index"]] = rng.integers(lo, hi + 1, size=n) * 2.0 ** (-e["frac"])
+    return x.astype(np.float32)
+
+
+def port_mantissas(interface: dict, xq: np.ndarray) -> dict[str, np.ndarray]:
+    """The RTL's input words from already-quantized inputs (what the model's input quantizer gives).
+
+    A grid point can still be outside a quantizer's range (SAT_SYM never gives the most
+    negative code), so the RTL is fed the quantizer's output, not the raw grid point.
+    """
+    out = {}
+    for port in interface["inputs"]:
+        m = np.zeros(xq.shape, dtype=np.int64)
+        for e in port["elements"]:
+            scaled = xq[:, e["index"]].astype(np.float64) * 2.0 ** e["frac"]
+            if not np.array_equal(scaled, np.round(scaled)):
+                raise RuntimeError(f"input {e['index']} is not on its manifest grid (frac {e['frac']})")
+            m[:, e["index"]] = scaled.astype(np.int64)
+        out[port["port"]] = m
+    return out
+
+
+def keras_input_quantizer(model):
+    """x -> the first layer's input quantizer applied to x (HGQ2's own code, for the stimulus)."""
+    first = next(layer for layer in model.layers if getattr(layer, "enable_iq", False))
+    return lambda x: np.asarray(first.iq(x, training=False))
 
 
 def compare(interface: dict, expected: np.ndarray, got: dict) -> int:
@@ -85,7 +105,8 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     report = json.loads((rtl_dir / "report.json").read_text()) if (rtl_dir / "report.json").exists() else {}
     model = load_keras(model_path)
     n_features = int(model.inputs[0].shape[-1])
-    x, mantissas = grid_inputs(interface, n_features, n, seed)
+    x = grid_inputs(interface, n_features, n, seed)
+    mantissas = port_mantissas(interface, keras_input_quantizer(model)(x))
     expected = np.asarray(model.predict(x, verbose=0, batch_size=min(n, 4096)))
     sim = pick_simulator(simulator, report.get("adders", 0))
     got = simulate(verilog, interface, mantissas, sim)

@@ -30,7 +30,15 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.traits import ConstantLike, Pure
+from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
+
+
+class _Canonical(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from hgq_mlir.passes.canonicalization_patterns import hgq as patterns
+
+        return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.QuantizeOfConst())
 from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
@@ -145,7 +153,7 @@ class QuantizeOp(IRDLOperation):
     """HGQ's fixed-point quantizer with per-element k/i/f, rounding and overflow."""
 
     name = "hgq.quantize"
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _Canonical())
 
     input = operand_def(TensorType)
     k = prop_def(DenseIntOrFPElementsAttr)
@@ -271,7 +279,7 @@ class DenseOp(IRDLOperation):
     """y = x · W + b, exact (no rounding): the sum of a fully connected layer."""
 
     name = "hgq.dense"
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _Canonical())
 
     input = operand_def(TensorType)
     weights = operand_def(TensorType)
@@ -309,7 +317,7 @@ class ReluOp(IRDLOperation):
     """max(x, 0), elementwise, exact (HGQ2 does not re-quantize after ReLU)."""
 
     name = "hgq.relu"
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _Canonical())
 
     input = operand_def(TensorType)
     result = result_def(TensorType)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.ir import Block, Region, SSAValue
 
 from hgq_mlir.analysis import dense_range, quantizer_range
@@ -98,6 +98,9 @@ def _import_dense(block: Block, layer, x: SSAValue, rng):
 
     wm, we = decompose(_numpy(layer.qkernel))
     w = _add(block, hgq.ConstOp(wm, we))
+    kq = layer.kq.quantizer
+    bits = _numpy(kq.bw_mapper.bw_to_x(kq.bits, wm.shape))  # HGQ's own count of a weight's bits
+    w.attributes["zero_bits"] = IntegerAttr(int(np.sum(np.rint(bits) <= 0)), i64)
     b = None
     bias = None
     if layer.bias is not None:

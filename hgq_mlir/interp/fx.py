@@ -36,13 +36,16 @@ def run_fx(func_op: func.FuncOp, inputs: Mapping[str, np.ndarray]) -> dict[str, 
     """
     env: dict[SSAValue, np.ndarray] = {}
     out: dict[str, dict[int, Fixed]] = {}
+    batch = len(next(iter(inputs.values()))) if inputs else 1
     for op in func_op.body.ops:
         if isinstance(op, fx.InputOp):
             env[op.result] = np.asarray(inputs[op.port.data][:, op.index.data], dtype=np.int64)
         elif isinstance(op, fx.OutputOp):
-            out.setdefault(op.port.data, {})[op.index.data] = Fixed(env[op.input], op.input.type.frac)
+            m = np.broadcast_to(env[op.input], (batch,))  # constant outputs too
+            out.setdefault(op.port.data, {})[op.index.data] = Fixed(m, op.input.type.frac)
         elif isinstance(op, fx.ConstOp):
-            env[op.result] = np.int64(op.value.data) if abs(op.value.data) < 2**62 else op.value.data
+            v = op.value.data
+            env[op.result] = np.full(batch, v, dtype=np.int64 if abs(v) < 2**62 else object)
         elif isinstance(op, fx.ShiftOp | fx.RegOp):
             env[op.result] = env[op.input]
         elif isinstance(op, fx.AddOp | fx.SubOp | fx.MaxOp):

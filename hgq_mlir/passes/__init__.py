@@ -36,7 +36,25 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return HgqStandard
 
+    def hgq_prune():
+        from hgq_mlir.passes.prune import HgqPrune
+
+        return HgqPrune
+
+    def hgq_infer_precision():
+        from hgq_mlir.passes.infer_precision import HgqInferPrecision
+
+        return HgqInferPrecision
+
+    def hgq_report_baseline():
+        from hgq_mlir.passes.report_baseline import HgqReportBaseline
+
+        return HgqReportBaseline
+
     return {
+        "hgq-prune": hgq_prune,
+        "hgq-infer-precision": hgq_infer_precision,
+        "hgq-report-baseline": hgq_report_baseline,
         "canonicalize": canonicalize,
         "cse": cse,
         "dce": dce,

@@ -170,6 +170,9 @@ class _HwBuilder:
             "outputs": manifest_out,
         }
         module.attributes["hgq.interface"] = StringAttr(json.dumps(interface, separators=(",", ":")))
+        for key, attr in model.attributes.items():
+            if key.startswith("hgq."):
+                module.attributes[key] = attr
         return module
 
     def lower_op(self, op: Operation, args: list[SSAValue]) -> SSAValue:

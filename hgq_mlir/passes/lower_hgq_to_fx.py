@@ -116,11 +116,9 @@ class _Lowering:
                 k, i, f = op.kif()
                 if isinstance(src, tuple) and src[0] == "input":
                     env[op.result] = self.lower_input(src[1], k, i, f, op.overflow.data)
-                elif isinstance(src, list):
-                    args = zip(src, k, i, f, strict=True)
+                elif isinstance(src, list) or src[0] == "const":
+                    args = zip(self.elems(src), k, i, f, strict=True)
                     env[op.result] = [self.quantize(e, *kif, op.round.data, op.overflow.data) for e, *kif in args]
-                else:
-                    raise UserError(f"{op.name}: quantizing a constant tensor is not supported")
             elif isinstance(op, hgq.DenseOp):
                 x = env[op.input]
                 if not isinstance(x, list):
@@ -129,9 +127,9 @@ class _Lowering:
                 b = env[op.bias] if op.bias is not None else None
                 env[op.result] = self.dense(x, w[1], w[2], b[1:] if b else None)
             elif isinstance(op, hgq.ReluOp):
-                env[op.result] = [self.relu(e) for e in env[op.input]]
+                env[op.result] = [self.relu(e) for e in self.elems(env[op.input])]
             elif isinstance(op, hgq.OutputOp):
-                for index, e in enumerate(env[op.input]):
+                for index, e in enumerate(self.elems(env[op.input])):
                     if e is not None:
                         self.emit(fx.OutputOp(op.port.data, index, e.value), tag=False)
             elif isinstance(op, func.ReturnOp):
@@ -139,7 +137,19 @@ class _Lowering:
             else:
                 raise UserError(f"{op.name}: no lowering to fx")
         self.block.add_op(func.ReturnOp())
-        return func.FuncOp(model.sym_name.data, ((), ()), Region(self.block))
+        new = func.FuncOp(model.sym_name.data, ((), ()), Region(self.block))
+        for key, attr in model.attributes.items():
+            if key.startswith("hgq."):
+                new.attributes[key] = attr  # pass statistics on, for the report
+        return new
+
+    def elems(self, tensor) -> list[Elem | None]:
+        """A tensor as scalars: constant tensors become fx.const elements (None for zero)."""
+        if isinstance(tensor, list):
+            return tensor
+        if tensor[0] != "const":
+            raise UserError("a model input must go through a quantizer first")
+        return [self.const(int(m), int(e)) if m else None for m, e in zip(tensor[1].ravel(), tensor[2].ravel(), strict=True)]
 
     def lower_input(self, port: str, k, i, f, overflow: str) -> list[Elem | None]:
         out: list[Elem | None] = []
@@ -153,6 +163,7 @@ class _Lowering:
         return out
 
     def quantize(self, e: Elem | None, k: int, i: int, f: int, rnd: str, overflow: str) -> Elem | None:
+        k, i, f = int(k), int(i), int(f)
         if e is None or k + i + f <= 0:
             return None
         t = fx.FixedType(int(k), int(max(i, -f)), int(f))

@@ -14,21 +14,35 @@ from xdsl.passes import ModulePass
 from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from xdsl.transforms.canonicalize import CanonicalizePass
+
+from hgq_mlir.passes.infer_precision import HgqInferPrecision
 from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
 from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
+from hgq_mlir.passes.prune import HgqPrune
+from hgq_mlir.passes.report_baseline import HgqReportBaseline
 
 
 @dataclass(frozen=True)
 class HgqStandard(ModulePass):
-    """Options: dense (CMVM solver), max-width (widest exact value allowed, bits)."""
+    """Options: dense (CMVM solver), max-width (widest exact value allowed, bits),
+    prune (run hgq-prune and hgq-infer-precision), baseline (report the unpruned cost too)."""
 
     name = "hgq-standard"
 
     dense: str = "csd"
     max_width: int = 64
+    prune: bool = True
+    baseline: bool = True
 
     def steps(self) -> list[ModulePass]:
+        hgq_steps: list[ModulePass] = []
+        if self.prune:
+            if self.baseline:
+                hgq_steps.append(HgqReportBaseline(dense=self.dense))
+            hgq_steps += [HgqPrune(), HgqInferPrecision(), CanonicalizePass()]
         return [
+            *hgq_steps,
             LowerHgqToFx(dense=self.dense, max_width=self.max_width),
             CommonSubexpressionElimination(),
             DeadCodeElimination(),

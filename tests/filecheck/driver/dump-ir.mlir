@@ -1,14 +1,22 @@
 // RUN: rm -rf %t && hgq-opt %s -p hgq-standard --dump-ir-dir %t > /dev/null
 // RUN: ls %t | filecheck %s --check-prefix=FILES
-// RUN: filecheck %s --check-prefix=FX < %t/01-lower-hgq-to-fx.mlir
+// RUN: filecheck %s --check-prefix=FX < %t/05-lower-hgq-to-fx.mlir
 // RUN: hgq-opt %s -p hgq-standard --print-between-passes | filecheck %s --check-prefix=BETWEEN
 
 // FILES:      00-input.mlir
-// FILES-NEXT: 01-lower-hgq-to-fx.mlir
-// FILES-NEXT: 02-cse.mlir
-// FILES-NEXT: 03-dce.mlir
-// FILES-NEXT: 04-lower-fx-to-hw.mlir
+// FILES-NEXT: 01-hgq-report-baseline.mlir
+// FILES-NEXT: 02-hgq-prune.mlir
+// FILES-NEXT: 03-hgq-infer-precision.mlir
+// FILES-NEXT: 04-canonicalize.mlir
+// FILES-NEXT: 05-lower-hgq-to-fx.mlir
+// FILES-NEXT: 06-cse.mlir
+// FILES-NEXT: 07-dce.mlir
+// FILES-NEXT: 08-lower-fx-to-hw.mlir
 // FX: fx.input "inp"[0]
+// BETWEEN: IR after hgq-report-baseline:
+// BETWEEN: IR after hgq-prune:
+// BETWEEN: IR after hgq-infer-precision:
+// BETWEEN: IR after canonicalize:
 // BETWEEN: IR after lower-hgq-to-fx:
 // BETWEEN: IR after cse:
 // BETWEEN: IR after dce:

@@ -1,0 +1,149 @@
+"""`hgq-prune`: remove everything HGQ trained away, to a fixed point across layers.
+
+- weights whose quantized integer value is 0 (zero bits or rounded to zero) carry no logic;
+- an activation element with a zero-width quantizer is the constant 0;
+- a dense input element that is a known constant (its range is one value: a zero-width
+  quantizer, a neuron whose weights are all pruned, a ReLU that is never positive) is
+  folded, exactly, into the layer's bias, and its row of weights is dropped;
+- an element nothing downstream reads is dead: its quantizer becomes zero-width and its
+  column of weights and its bias are dropped, which frees its adders;
+- model input elements nothing depends on disappear from the RTL ports.
+
+Per-layer counts go to the function's `hgq.prune` attribute (JSON), for the report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.passes import ModulePass
+
+from hgq_mlir.dialects import hgq
+from hgq_mlir.passes.hgq_model import Model
+
+
+@dataclass(frozen=True)
+class HgqPrune(ModulePass):
+    name = "hgq-prune"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for f in [f for f in op.ops if isinstance(f, func.FuncOp)]:
+            if any(isinstance(o, hgq.DenseOp) for o in f.body.ops):
+                model = Model.of(f)
+                stats = prune(model)
+                new = model.rebuild()
+                new.attributes["hgq.prune"] = StringAttr(json.dumps(stats, separators=(",", ":")))
+                model.replace(new)
+
+
+def _layer(op) -> str:
+    a = op.attributes.get("layer")
+    return a.data if isinstance(a, StringAttr) else op.name
+
+
+def prune(model: Model) -> dict:
+    before = {op: (d.wm != 0).copy() for op, d in model.dense.items()}
+    while _fold_constants(model) | _drop_dead(model):
+        pass
+    return _stats(model, before)
+
+
+def _fold_constants(model: Model) -> bool:
+    """Fold known-constant dense inputs into the bias (exactly); True if anything changed."""
+    changed = False
+    ranges = model.ranges()
+    for op, d in model.dense.items():
+        x = ranges[op.input]
+        rows = x.constant() & (d.wm != 0).any(axis=1)
+        if not rows.any():
+            continue
+        for j in np.flatnonzero(rows):
+            c_m, c_f = int(x.lo[j]), int(x.frac[j])  # the constant is c_m * 2^-c_f
+            for col in np.flatnonzero(d.wm[j] != 0):
+                d.bm[col], d.be[col] = _add_exact(d.bm[col], int(d.be[col]), c_m * int(d.wm[j, col]), int(d.we[j, col]) - c_f)
+            d.wm[j] = 0
+        changed = True
+    return changed
+
+
+def _add_exact(m1: int, e1: int, m2: int, e2: int) -> tuple[int, int]:
+    """(m1·2^e1 + m2·2^e2) as an odd mantissa and exponent (0, 0 for zero)."""
+    if m1 == 0:
+        m, e = m2, e2
+    elif m2 == 0:
+        m, e = m1, e1
+    else:
+        e = min(e1, e2)
+        m = (m1 << (e1 - e)) + (m2 << (e2 - e))
+    if m == 0:
+        return 0, 0
+    while m % 2 == 0:
+        m //= 2
+        e += 1
+    return m, e
+
+
+def _drop_dead(model: Model) -> bool:
+    """Backward liveness from the outputs; dead elements lose their logic. True if changed."""
+    live: dict = {}
+    changed = False
+
+    def mark(value, mask) -> None:
+        live[value] = live[value] | mask if value in live else mask.copy()
+
+    for op in reversed(model.ops()):
+        if isinstance(op, hgq.OutputOp):
+            mark(op.input, np.ones(op.input.type.get_shape()[0], dtype=bool))
+            continue
+        if not isinstance(op, hgq.QuantizeOp | hgq.DenseOp | hgq.ReluOp):
+            continue
+        out = live.get(op.result, np.zeros(op.result.type.get_shape()[0], dtype=bool))
+        if isinstance(op, hgq.ReluOp):
+            mark(op.input, out)
+        elif isinstance(op, hgq.QuantizeOp):
+            q = model.quant[op]
+            alive = (q.k + q.i + q.f) > 0
+            dead = alive & ~out
+            if dead.any():
+                q.k, q.i, q.f = (np.where(dead, 0, a) for a in (q.k, q.i, q.f))
+                changed = True
+            mark(op.input, alive & out)
+        else:
+            d = model.dense[op]
+            dead_cols = ~out & ((d.wm != 0).any(axis=0) | (d.bm != 0))
+            if dead_cols.any():
+                d.wm[:, dead_cols] = 0
+                d.bm[dead_cols] = 0
+                changed = True
+            mark(op.input, (d.wm[:, out] != 0).any(axis=1))
+    return changed
+
+
+def _stats(model: Model, before: dict) -> dict:
+    layers = {}
+    for op, d in model.dense.items():
+        name = _layer(op)
+        w = op.weights.owner
+        zero_bits = w.attributes.get("zero_bits")
+        n_zero_bits = zero_bits.value.data if isinstance(zero_bits, IntegerAttr) else 0
+        total = int(d.wm.size)
+        nonzero_before = int(before[op].sum())
+        kept = int((d.wm != 0).sum())
+        layers[name] = {
+            "weights": total,
+            "kept": kept,
+            "zero_bits": n_zero_bits,
+            "zero_value": total - nonzero_before - n_zero_bits,
+            "dead_or_folded": nonzero_before - kept,
+            "neurons_removed": int((d.wm == 0).all(axis=0).sum()),  # neurons that cost no adders
+        }
+    inputs_removed = 0
+    for op, q in model.quant.items():
+        if isinstance(op.input.owner, hgq.InputOp):
+            inputs_removed += int((((q.k + q.i + q.f) <= 0)).sum())
+    return {"layers": layers, "inputs_removed": inputs_removed}

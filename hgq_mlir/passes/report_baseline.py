@@ -1,0 +1,46 @@
+"""`hgq-report-baseline`: what the design would cost without the hgq optimization passes.
+
+Lowers a copy of the module as-is (no pruning, no precision inference) and stores its
+per-layer adders and estimated LUTs in the function's `hgq.baseline` attribute (JSON);
+the report shows them next to the optimized figures.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func, hw
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.passes import ModulePass
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+from hgq_mlir.dialects import hgq
+
+
+@dataclass(frozen=True)
+class HgqReportBaseline(ModulePass):
+    name = "hgq-report-baseline"
+
+    dense: str = "csd"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from hgq_mlir.backend.report import resource_report
+        from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
+        from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
+
+        models = [f for f in op.ops if isinstance(f, func.FuncOp) and any(isinstance(o, hgq.InputOp) for o in f.body.ops)]
+        if not models:
+            return
+        copy = op.clone()
+        for step in (LowerHgqToFx(dense=self.dense), CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
+            step.apply(ctx, copy)
+        tops = {t.sym_name.data: t for t in copy.ops if isinstance(t, hw.HWModuleOp)}
+        for f in models:
+            top = next(iter(tops.values())) if len(tops) == 1 else tops[f.sym_name.data]
+            report = resource_report(top, {"top": top.sym_name.data, "latency": 0})
+            base = {"luts": report["luts"], "adders": report["adders"],
+                    "layers": {k: {"luts": v["luts"], "adders": v["adders"]} for k, v in report["layers"].items()}}
+            f.attributes["hgq.baseline"] = StringAttr(json.dumps(base, separators=(",", ":")))

@@ -17,11 +17,11 @@ def synthetic_data(n: int, n_in: int = 16, n_out: int = 5, seed: int = 0) -> tup
 
     The last quarter of the features is noise the teacher ignores (pruning should find it).
     """
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, n_in)).astype(np.float32)
-    w1 = rng.normal(size=(n_in, 32))
+    teacher = np.random.default_rng(1234)  # one task; `seed` draws the samples
+    w1 = teacher.normal(size=(n_in, 32))
     w1[n_in - n_in // 4 :] = 0
-    w2 = rng.normal(size=(32, n_out))
+    w2 = teacher.normal(size=(32, n_out))
+    x = np.random.default_rng(seed).normal(size=(n, n_in)).astype(np.float32)
     y = np.argmax(np.tanh(x @ w1) @ w2, axis=1)
     return x, np.eye(n_out, dtype=np.float32)[y]
 
@@ -45,7 +45,7 @@ def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_t
     x, y = synthetic_data(n_train, seed=seed)
 
     weight_bits = 8 if kind == "linear_wide" else 3
-    beta0 = {"pruned": 3e-4, "jsc": 1e-5}.get(kind, 1e-6)
+    beta0 = {"pruned": 3e-4, "jsc": 3e-5}.get(kind, 1e-6)
     datalane = {"default_q_type": "kif", "overflow_mode": "WRAP", "round_mode": "RND"}
     if kind == "sat_trn":
         datalane = {"default_q_type": "kif", "overflow_mode": "SAT", "round_mode": "TRN"}
@@ -69,7 +69,7 @@ def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_t
         )
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
     # Adam moves a bit width by at most ~lr per step: the pruned model needs many small steps
-    batch = 32 if kind == "pruned" else 128
+    batch = 32 if kind in ("pruned", "jsc") else 128
     model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[FreeEBOPs()])
     trace_minmax(model, x, verbose=False)
     return model

@@ -9,6 +9,8 @@ from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.builtin import IntegerType, StringAttr
 from xdsl.ir import Operation, SSAValue
 
+from hgq_mlir.cmvm.graph import adder_luts
+
 
 def _known_zero_lsbs(v: SSAValue) -> int:
     """Low bits of `v` that are constant zero by construction (shifted operands)."""
@@ -31,9 +33,8 @@ def _lut_cost(op: Operation) -> int:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if isinstance(op, comb.AddOp | comb.SubOp):
-        zeros = [_known_zero_lsbs(v) for v in op.operands]
-        # below the highest zero run of any operand, bits pass through from the other operand
-        return max(w - max(zeros), 0) if not isinstance(op, comb.SubOp) else max(w - _known_zero_lsbs(op.operands[1]), 0)
+        lhs, rhs = (_known_zero_lsbs(v) for v in op.operands[:2])
+        return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp))
     if isinstance(op, comb.MuxOp):
         return w
     if isinstance(op, comb.ICmpOp):

@@ -1,9 +1,69 @@
-"""Constant matrix-vector multiplication as shift-and-add graphs (pure NumPy, no IR).
+"""Constant matrix × vector as shift-and-add graphs (pure NumPy / Python, no IR).
 
-`solve(W, ...)` returns an `AdderGraph` computing x·W exactly for integer W.
+    from hgq_mlir.cmvm import solve
+    r = solve(W, input_ranges=[(-128, 127)] * W.shape[0], depth_slack=1)
+    r.adders, r.luts, r.depth, r.evaluate(x_int)   # evaluate == x_int @ W, exactly
+
+`method="cse"` (default) shares common subexpressions between columns; `method="csd"`
+is the baseline (one adder per nonzero signed digit beyond the first of each column).
 """
 
-from hgq_mlir.cmvm.csd import csd_digits, solve_csd
-from hgq_mlir.cmvm.graph import AdderGraph, Term
+from __future__ import annotations
 
-__all__ = ["AdderGraph", "Term", "csd_digits", "solve_csd"]
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hgq_mlir.cmvm.csd import csd_digits, solve_csd
+from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
+from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts, estimate_luts, signed_width
+
+
+@dataclass(frozen=True)
+class CMVMResult:
+    graph: AdderGraph
+    luts: int
+
+    @property
+    def adders(self) -> int:
+        return self.graph.n_adders
+
+    @property
+    def depth(self) -> int:
+        return self.graph.depth
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return self.graph.evaluate(x)
+
+
+SOLVERS = ("cse", "csd")
+
+
+def build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method: str = "cse",
+                depth_slack: int = DEFAULT_DEPTH_SLACK) -> AdderGraph:
+    if method == "csd":
+        return solve_csd(w)
+    if method == "cse":
+        return solve_cse(w, [signed_width(int(lo), int(hi)) for lo, hi in input_ranges], depth_slack)
+    raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
+
+
+def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
+          method: str = "cse") -> CMVMResult:
+    """An adder graph computing x·W for integer W (n_in × n_out) and integer inputs x.
+
+    `input_ranges[j]` = (lo, hi) of input j (default: 8-bit signed); widths follow from it.
+    The graph's depth is at most ceil(log2(#signed digits)) + depth_slack per output.
+    """
+    w = np.asarray(w)
+    if not np.issubdtype(w.dtype, np.integer) and w.dtype != object:
+        if not np.array_equal(w, np.round(w)):
+            raise ValueError("W must be an integer matrix (scale it by a power of two first)")
+        w = np.round(w).astype(np.int64)
+    ranges = list(input_ranges) if input_ranges is not None else [(-128, 127)] * w.shape[0]
+    graph = build_graph(w, ranges, method, depth_slack)
+    return CMVMResult(graph, estimate_luts(graph, ranges))
+
+
+__all__ = ["AdderGraph", "CMVMResult", "Term", "adder_luts", "csd_digits", "estimate_luts", "solve", "solve_csd", "solve_cse"]

@@ -85,3 +85,34 @@ class AdderGraph:
                 v = vals[t.node] * (1 << t.shift)
                 cols.append(-v if t.negative else v)
         return np.stack(cols, axis=1) if cols else np.zeros((x.shape[0], 0), dtype=object)
+
+
+def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, subtract: bool) -> int:
+    """Estimated LUTs of one adder on a carry-chain FPGA: one per output bit that needs a
+    full adder. `*_zeros` = an operand's known-zero LSBs (a shifted operand). Low bits where
+    one operand is zero are wires, except under a subtrahend (negation needs logic)."""
+    through = rhs_zeros if subtract else max(lhs_zeros, rhs_zeros)
+    return max(width - through, 0)
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of the narrowest two's complement (or unsigned, if lo >= 0) holding [lo, hi]."""
+    if lo < 0:
+        return max((-lo - 1).bit_length(), hi.bit_length()) + 1
+    return max(hi.bit_length(), 1)
+
+
+def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int:
+    """Total estimated LUTs of a graph over integer inputs in the given ranges (exact widths)."""
+    c = graph.coefficients()
+    lo_in = np.array([lo for lo, _ in input_ranges], dtype=object)
+    hi_in = np.array([hi for _, hi in input_ranges], dtype=object)
+    a, b = c * lo_in, c * hi_in
+    node_lo, node_hi = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
+    total = 0
+    for k, (lhs, rhs, sub) in enumerate(graph.adders):
+        n = graph.n_in + k
+        base = min(lhs.shift, rhs.shift)  # the node's own LSB weight
+        width = signed_width(int(node_lo[n]) >> base, int(node_hi[n]) >> base)
+        total += adder_luts(width, lhs.shift - base, rhs.shift - base, sub)
+    return total

@@ -19,12 +19,12 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
-from hgq_mlir.cmvm import AdderGraph, Term, solve_csd
+from hgq_mlir.cmvm import SOLVERS, AdderGraph, Term, build_graph
+from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
 from hgq_mlir.errors import UserError
 from hgq_mlir.interp.fixed import round_shift
 
-DENSE_SOLVERS: dict[str, Callable[[np.ndarray], AdderGraph]] = {"csd": solve_csd}
 
 
 @dataclass(frozen=True)
@@ -42,26 +42,34 @@ class Elem:
 
 @dataclass(frozen=True)
 class LowerHgqToFx(ModulePass):
-    """hgq -> fx. Options: `dense` = CMVM solver (csd), `max-width` = widest value allowed."""
+    """hgq -> fx. Options: `dense` = CMVM solver (cse, or csd: no sharing), `depth-slack` =
+    adder levels a dense layer may add beyond its minimum, `max-width` = widest value allowed."""
 
     name = "lower-hgq-to-fx"
 
-    dense: str = "csd"
+    dense: str = "cse"
+    depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.dense not in DENSE_SOLVERS:
-            raise UserError(f"lower-hgq-to-fx: unknown dense={self.dense} (choose from {', '.join(DENSE_SOLVERS)})")
+        if self.dense not in SOLVERS:
+            raise UserError(f"lower-hgq-to-fx: unknown dense={self.dense} (choose from {', '.join(SOLVERS)})")
+        if self.depth_slack < 0:
+            raise UserError(f"lower-hgq-to-fx: depth-slack={self.depth_slack} must be >= 0")
+
+        def solver(w, ranges):
+            return build_graph(w, ranges, self.dense, self.depth_slack)
+
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if any(isinstance(o, hgq.InputOp) for o in model.body.ops):
-                new = _Lowering(DENSE_SOLVERS[self.dense], self.max_width).lower(model)
+                new = _Lowering(solver, self.max_width).lower(model)
                 op.body.block.insert_op_before(new, model)
                 model.detach()
                 model.erase(safe_erase=False)
 
 
 class _Lowering:
-    def __init__(self, solver: Callable[[np.ndarray], AdderGraph], max_width: int):
+    def __init__(self, solver: Callable[[np.ndarray, list[tuple[int, int]]], AdderGraph], max_width: int):
         self.solver = solver
         self.max_width = max_width
         self.block = Block()
@@ -201,8 +209,10 @@ class _Lowering:
         if nz.any():
             e_min = int(we[nz].min())
             w_int = np.where(nz, wm.astype(object) * (2 ** (we - e_min).astype(object)), 0)
-            graph = self.solver(w_int)
-            nodes = self.materialize(graph, [x[j] for j in live])
+            xs = [x[j] for j in live]
+            top = max(e.frac for e in xs)
+            graph = self.solver(w_int, [(e.lo << (top - e.frac), e.hi << (top - e.frac)) for e in xs])
+            nodes = self.materialize(graph, xs)
             outputs = [None if t is None else Term(t.node, t.shift + e_min, t.negative) for t in graph.outputs]
         ys: list[Elem | None] = []
         for col, t in enumerate(outputs):

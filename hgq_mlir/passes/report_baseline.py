@@ -24,7 +24,8 @@ from hgq_mlir.dialects import hgq
 class HgqReportBaseline(ModulePass):
     name = "hgq-report-baseline"
 
-    dense: str = "csd"
+    dense: str = "cse"
+    depth_slack: int = 1
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from hgq_mlir.backend.report import resource_report
@@ -35,7 +36,7 @@ class HgqReportBaseline(ModulePass):
         if not models:
             return
         copy = op.clone()
-        for step in (LowerHgqToFx(dense=self.dense), CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
+        for step in (LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack), CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
             step.apply(ctx, copy)
         tops = {t.sym_name.data: t for t in copy.ops if isinstance(t, hw.HWModuleOp)}
         for f in models:

@@ -16,6 +16,7 @@ from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from xdsl.transforms.canonicalize import CanonicalizePass
 
+from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.passes.infer_precision import HgqInferPrecision
 from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
 from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
@@ -25,12 +26,14 @@ from hgq_mlir.passes.report_baseline import HgqReportBaseline
 
 @dataclass(frozen=True)
 class HgqStandard(ModulePass):
-    """Options: dense (CMVM solver), max-width (widest exact value allowed, bits),
-    prune (run hgq-prune and hgq-infer-precision), baseline (report the unpruned cost too)."""
+    """Options: dense (CMVM solver: cse or csd), depth-slack (extra adder levels a dense layer
+    may use to share more), max-width (widest exact value allowed, bits), prune (run hgq-prune
+    and hgq-infer-precision), baseline (report the unpruned cost too)."""
 
     name = "hgq-standard"
 
-    dense: str = "csd"
+    dense: str = "cse"
+    depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
     prune: bool = True
     baseline: bool = True
@@ -39,11 +42,11 @@ class HgqStandard(ModulePass):
         hgq_steps: list[ModulePass] = []
         if self.prune:
             if self.baseline:
-                hgq_steps.append(HgqReportBaseline(dense=self.dense))
+                hgq_steps.append(HgqReportBaseline(dense=self.dense, depth_slack=self.depth_slack))
             hgq_steps += [HgqPrune(), HgqInferPrecision(), CanonicalizePass()]
         return [
             *hgq_steps,
-            LowerHgqToFx(dense=self.dense, max_width=self.max_width),
+            LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width),
             CommonSubexpressionElimination(),
             DeadCodeElimination(),
             LowerFxToHw(),

@@ -1,0 +1,143 @@
+"""The optimizing solver: greedy common-subexpression elimination over signed digits.
+
+Every column of W starts as its canonical-signed-digit terms ±(x_j << s).  The solver
+repeatedly picks the two-term pattern `a ± (b << d)` (a, b inputs or earlier nodes)
+that occurs most often across the columns, weighted by its bit width (a wide shared
+adder saves more LUTs than a narrow one), builds it once as a new node, and
+substitutes it wherever it fits (Hcub / RAG-n style, after Voronenko & Püschel and
+Aksoy et al.; implemented here from their descriptions).
+
+Latency: a column whose terms have adder depths d_i can be summed in
+ceil(log2(sum 2^d_i)) levels (a Huffman tree on depth); a substitution is only made
+where that stays within the column's minimum depth (ceil(log2(#digits))) plus
+`depth_slack`.  The remaining terms of each column are then summed that way.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from hgq_mlir.cmvm.csd import csd_digits, sum_terms
+from hgq_mlir.cmvm.graph import AdderGraph, Term
+
+DEFAULT_DEPTH_SLACK = 1
+
+
+def _ceil_log2(v: int) -> int:
+    return (v - 1).bit_length() if v > 1 else 0
+
+
+def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK) -> AdderGraph:
+    """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost)."""
+    w = np.asarray(w)
+    n_in, n_out = w.shape
+    graph = AdderGraph(n_in)
+    bits = list(input_bits) if input_bits is not None else [8] * n_in
+    depth = [0] * n_in
+
+    # terms[c][tid] = (source, shift, sign); pair index over (column, term, term)
+    terms: list[dict[int, tuple[int, int, int]]] = [{} for _ in range(n_out)]
+    next_tid = 0
+    for c in range(n_out):
+        for j in range(n_in):
+            if w[j, c]:
+                for shift, sign in csd_digits(int(w[j, c])):
+                    terms[c][next_tid] = (j, shift, sign)
+                    next_tid += 1
+    bound = [_ceil_log2(len(t)) + depth_slack for t in terms]
+    load = [len(t) for t in terms]  # sum of 2^depth over a column's terms
+
+    occ: dict[tuple, set[tuple[int, int, int]]] = defaultdict(set)
+    pairs_of: dict[tuple[int, int], list[tuple]] = defaultdict(list)  # (key, entry) per term
+    heap: list[tuple[float, tuple]] = []
+
+    def key_of(ta, tb):
+        (s1, t1, g1), (s2, t2, g2) = ta, tb
+        if (t1, s1) > (t2, s2):
+            (s1, t1, g1), (s2, t2, g2) = (s2, t2, g2), (s1, t1, g1)
+        if s1 == s2 and t1 == t2:
+            return None, False
+        return (s1, s2, t2 - t1, g1 * g2), (t1, s1) != (ta[1], ta[0])
+
+    def score(key, count) -> float:
+        s1, s2, d, _ = key
+        return (count - 1) * (max(bits[s1], bits[s2] + d) + 1)
+
+    def add_pairs(c: int, tid: int) -> None:
+        mine = terms[c][tid]
+        for other, data in terms[c].items():
+            if other == tid:
+                continue
+            key, swapped = key_of(mine, data)
+            if key is None:
+                continue
+            entry = (c, other, tid) if swapped else (c, tid, other)
+            occ[key].add(entry)
+            pairs_of[(c, tid)].append((key, entry))
+            pairs_of[(c, other)].append((key, entry))
+            if len(occ[key]) >= 2:
+                heapq.heappush(heap, (-score(key, len(occ[key])), key))
+
+    def drop_term(c: int, tid: int) -> None:
+        for key, entry in pairs_of.pop((c, tid), ()):
+            occ[key].discard(entry)
+        del terms[c][tid]
+
+    for c in range(n_out):
+        tids = list(terms[c])
+        for n, a in enumerate(tids):
+            for b in tids[n + 1 :]:
+                key, swapped = key_of(terms[c][a], terms[c][b])
+                if key is None:
+                    continue
+                entry = (c, b, a) if swapped else (c, a, b)
+                occ[key].add(entry)
+                pairs_of[(c, a)].append((key, entry))
+                pairs_of[(c, b)].append((key, entry))
+    for key, s in occ.items():
+        if len(s) >= 2:
+            heap.append((-score(key, len(s)), key))
+    heapq.heapify(heap)
+
+    while heap:
+        neg, key = heapq.heappop(heap)
+        count = len(occ.get(key, ()))
+        if count < 2 or -neg != score(key, count):
+            continue  # stale entry
+        s1, s2, d, g = key
+        dn = 1 + max(depth[s1], depth[s2])
+        chosen = []
+        used: set[tuple[int, int]] = set()
+        for c, ta, tb in sorted(occ[key]):
+            if (c, ta) in used or (c, tb) in used:
+                continue
+            da, db = depth[terms[c][ta][0]], depth[terms[c][tb][0]]
+            if load[c] - (1 << da) - (1 << db) + (1 << dn) > (1 << bound[c]):
+                continue  # would make this column deeper than allowed
+            chosen.append((c, ta, tb))
+            used.update({(c, ta), (c, tb)})
+        if len(chosen) < 2:
+            for e in list(occ[key]):
+                if e not in chosen:
+                    occ[key].discard(e)  # cannot be used now; depths only grow
+            continue
+        node = graph.add(Term(s1, 0), Term(s2, d), subtract=g < 0)
+        depth.append(dn)
+        bits.append(max(bits[s1], bits[s2] + d) + 1)
+        for c, ta, tb in chosen:
+            _, t1, g1 = terms[c][ta]
+            load[c] += (1 << dn) - (1 << depth[terms[c][ta][0]]) - (1 << depth[terms[c][tb][0]])
+            drop_term(c, ta)
+            drop_term(c, tb)
+            terms[c][next_tid] = (node, t1, g1)
+            add_pairs(c, next_tid)
+            next_tid += 1
+
+    for c in range(n_out):
+        col = [(depth[s], Term(s, t, g < 0)) for s, t, g in terms[c].values()]
+        graph.outputs.append(sum_terms(graph, col))
+    return graph

@@ -23,25 +23,31 @@ def csd_digits(v: int) -> list[tuple[int, int]]:
     return digits
 
 
-def sum_terms(graph: AdderGraph, terms: list[tuple[int, Term]]) -> Term | None:
-    """Add signed terms with a balanced tree: always combine the two shallowest (Huffman)."""
+def sum_terms(graph: AdderGraph, terms: list[tuple[int, Term]], bits: list[int] | None = None) -> Term | None:
+    """Add signed terms with a balanced tree: always combine the two shallowest (Huffman);
+    among equally deep terms, the two with the lowest top bit (narrow adders first).
+    `bits[node]` is a node's width; new nodes' widths are appended to it."""
     if not terms:
         return None
-    heap = [(depth, n, t) for n, (depth, t) in enumerate(terms)]
+    top = (lambda t: bits[t.node] + t.shift) if bits is not None else (lambda t: 0)
+    heap = [(depth, top(t), n, t) for n, (depth, t) in enumerate(terms)]
     heapq.heapify(heap)
     tick = len(heap)
     while len(heap) > 1:
-        d1, _, t1 = heapq.heappop(heap)
-        d2, _, t2 = heapq.heappop(heap)
+        d1, _, _, t1 = heapq.heappop(heap)
+        d2, _, _, t2 = heapq.heappop(heap)
         if t1.negative and not t2.negative:
             t1, t2 = t2, t1
         base = min(t1.shift, t2.shift)
         lhs = Term(t1.node, t1.shift - base)
         rhs = Term(t2.node, t2.shift - base)
         node = graph.add(lhs, rhs, subtract=t1.negative != t2.negative)
-        heapq.heappush(heap, (max(d1, d2) + 1, tick, Term(node, base, t1.negative and t2.negative)))
+        if bits is not None:
+            bits.append(max(bits[lhs.node] + lhs.shift, bits[rhs.node] + rhs.shift) + 1)
+        t = Term(node, base, t1.negative and t2.negative)
+        heapq.heappush(heap, (max(d1, d2) + 1, top(t), tick, t))
         tick += 1
-    return heap[0][2]
+    return heap[0][3]
 
 
 def solve_csd(w: np.ndarray) -> AdderGraph:

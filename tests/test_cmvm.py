@@ -1,0 +1,88 @@
+"""The CMVM solvers: exact on every matrix, and within the promised adder depth."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hgq_mlir.cmvm import csd_digits, solve
+from hgq_mlir.cmvm.cse import _ceil_log2
+
+
+def _check(w, ranges, slack, method="cse"):
+    r = solve(w, ranges, depth_slack=slack, method=method)
+    rng = np.random.default_rng(0)
+    lo = np.array([a for a, _ in ranges])
+    hi = np.array([b for _, b in ranges])
+    x = rng.integers(lo, hi + 1, size=(64, w.shape[0]))
+    corners = np.array([lo, hi, np.where(np.arange(len(lo)) % 2, lo, hi)])
+    x = np.vstack([x, corners])
+    assert np.array_equal(r.evaluate(x), x.astype(object) @ w.astype(object))
+    assert np.array_equal(r.graph.matrix().astype(np.int64), w)
+    for c in range(w.shape[1]):
+        digits = sum(len(csd_digits(int(v))) for v in w[:, c])
+        t = r.graph.outputs[c]
+        if digits == 0:
+            assert t is None
+        else:
+            limit = _ceil_log2(digits) + (slack if method == "cse" else 0)
+            assert r.graph.depths()[t.node] <= limit, f"column {c} too deep"
+    return r
+
+
+CASES = {
+    "dense 8-bit": lambda rng: rng.integers(-127, 128, (12, 9)),
+    "zero rows and columns": lambda rng: np.where(rng.random((10, 8)) < 0.5, rng.integers(-31, 32, (10, 8)), 0)
+    * (np.arange(8) % 3 != 0)
+    * (np.arange(10) % 4 != 0)[:, None],
+    "all zero": lambda rng: np.zeros((5, 4), dtype=np.int64),
+    "single nonzero": lambda rng: np.eye(1, 20, 7, dtype=np.int64).reshape(4, 5) * -37,
+    "negative only": lambda rng: -rng.integers(1, 100, (8, 6)),
+    "powers of two": lambda rng: (2 ** rng.integers(0, 6, (6, 6))) * rng.choice([-1, 1], (6, 6)),
+    "wide weights": lambda rng: rng.integers(-(2**20), 2**20, (6, 4)),
+    "one column": lambda rng: rng.integers(-50, 50, (30, 1)),
+    "one row": lambda rng: rng.integers(-50, 50, (1, 30)),
+}
+RANGES = {
+    "signed 8-bit": lambda n: [(-128, 127)] * n,
+    "1-bit signed": lambda n: [(-1, 0)] * n,
+    "1-bit unsigned": lambda n: [(0, 1)] * n,
+    "unsigned mixed": lambda n: [(0, (1 << (3 + j % 5)) - 1) for j in range(n)],
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("ranges", RANGES)
+@pytest.mark.parametrize("slack", [0, 1, 3])
+def test_exact_and_within_depth(case, ranges, slack):
+    w = CASES[case](np.random.default_rng(len(case) + slack)).astype(np.int64)
+    _check(w, RANGES[ranges](w.shape[0]), slack)
+    _check(w, RANGES[ranges](w.shape[0]), slack, method="csd")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    bits=st.integers(1, 9),
+    zeros=st.floats(0, 0.9),
+    slack=st.integers(0, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_matrices(shape, bits, zeros, slack, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) + 1, shape) * (rng.random(shape) >= zeros)
+    _check(w.astype(np.int64), [(-128, 127)] * shape[0], slack)
+
+
+def test_sharing_saves_adders():
+    """On a matrix with obvious repeats, CSE must beat one-adder-per-digit (and say so)."""
+    rng = np.random.default_rng(3)
+    w = rng.integers(-127, 128, (16, 16))
+    csd, cse = solve(w, method="csd"), solve(w, method="cse")
+    print(f"16x16 8-bit: csd {csd.adders} adders / {csd.luts} LUTs, cse {cse.adders} / {cse.luts}")
+    assert cse.adders < csd.adders and cse.luts < csd.luts
+
+
+def test_non_integer_matrix_is_refused():
+    with pytest.raises(ValueError, match="integer"):
+        solve(np.array([[0.5, 1.0]]))

@@ -153,16 +153,19 @@ def verilog_of(graph: AdderGraph, ranges, name: str) -> str:
 
 
 def yosys_luts(verilog: str, top: str) -> int | None:
+    """LUTs after Yosys `synth_xilinx -family xcup` (None when yosys is not installed)."""
     if shutil.which("yosys") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, f"{top}.v")
+        path, stat = os.path.join(tmp, f"{top}.v"), os.path.join(tmp, "stat.txt")
         Path(path).write_text(verilog)
-        out = subprocess.run(
-            ["yosys", "-q", "-p", f"read_verilog {path}; synth_xilinx -family xcup -flatten -noiopad -top {top}; stat"],
-            capture_output=True, text=True, timeout=1800,
-        ).stdout
-    return sum(int(line.split()[-1]) for line in out.splitlines() if line.strip().startswith("LUT"))
+        subprocess.run(
+            ["yosys", "-q", "-p",
+             f"read_verilog {path}; synth_xilinx -family xcup -flatten -noiopad -top {top}; tee -q -o {stat} stat"],
+            capture_output=True, text=True, timeout=1800, check=True,
+        )
+        lines = Path(stat).read_text().splitlines()
+    return sum(int(line.split()[-1]) for line in lines if line.strip().startswith("LUT"))
 
 
 def main() -> None:

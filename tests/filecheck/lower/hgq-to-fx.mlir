@@ -1,4 +1,4 @@
-// RUN: hgq-opt %s -p lower-hgq-to-fx | filecheck %s
+// RUN: hgq-opt %s -p 'lower-hgq-to-fx{dense=csd}' | filecheck %s
 
 // y = relu(q(x) · W + b): x0*3 is (x0 << 2) - x0 (canonical signed digits), x1*-1 a
 // subtraction; the zero weight and the zero-width input x2 produce no logic, and

@@ -12,6 +12,22 @@ from xdsl.ir import Operation, SSAValue
 from hgq_mlir.cmvm.graph import adder_luts
 
 
+_WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
+
+
+def _absorbed(v: SSAValue) -> bool:
+    """Every use of `v` (through wiring) is logic that takes it into its own LUT: an adder
+    (select, a, b -> propagate fits one LUT6) or a further select or comparison."""
+    for use in v.uses:
+        user = use.operation
+        if isinstance(user, _WIRES):
+            if not _absorbed(user.results[0]):
+                return False
+        elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
+            return False
+    return True
+
+
 def _known_zero_lsbs(v: SSAValue) -> int:
     """Low bits of `v` that are constant zero by construction (shifted operands)."""
     op = v.owner
@@ -27,17 +43,38 @@ def _known_zero_lsbs(v: SSAValue) -> int:
     return 0
 
 
+def _extent(v: SSAValue) -> int:
+    """Bits of `v` below its sign or zero extension (what an adder really has to add)."""
+    op = v.owner
+    if isinstance(op, comb.ConcatOp) and len(op.inputs) == 2:
+        top, low = op.inputs
+        ext = top.owner
+        if isinstance(ext, comb.ReplicateOp):
+            ext = ext.input.owner
+        is_sign = isinstance(ext, comb.ExtractOp) and ext.input == low and ext.low_bit.value.data == low.type.width.data - 1
+        is_zero = isinstance(ext, hw.ConstantOp) and ext.value.value.data == 0
+        if is_sign or is_zero:
+            return _extent(low)
+    return v.type.width.data
+
+
 def _lut_cost(op: Operation) -> int:
     """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
     if not op.results:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if isinstance(op, comb.AddOp | comb.SubOp):
+        if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
+            return 0  # a constant operand folds into the carry chain
         lhs, rhs = (_known_zero_lsbs(v) for v in op.operands[:2])
-        return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp))
+        extent = max(_extent(v) for v in op.operands)
+        return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
     if isinstance(op, comb.MuxOp):
-        return w
+        # a select shares the LUT of the logic it feeds (measured with Yosys synth_xilinx)
+        return 0 if _absorbed(op.result) else w
     if isinstance(op, comb.ICmpOp):
+        if any(isinstance(v.owner, hw.ConstantOp) for v in (op.lhs, op.rhs)):
+            return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         return (op.lhs.type.width.data + 1) // 2
     return 0
 

@@ -102,7 +102,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
         if is_adder:
             for v in op.operands:
                 graph.add_edge(v.owner, op, w=1)
-        elif not isinstance(op, hw.ConstantOp):
+        elif not isinstance(op, hw.ConstantOp | seq.CompRegOp):  # registers end a stage's paths
             for v in op.operands:
                 if isinstance(v.owner, Operation):
                     graph.add_edge(v.owner, op, w=0)

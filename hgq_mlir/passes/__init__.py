@@ -51,7 +51,13 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return HgqReportBaseline
 
+    def fx_pipeline():
+        from hgq_mlir.passes.pipeline import FxPipeline
+
+        return FxPipeline
+
     return {
+        "fx-pipeline": fx_pipeline,
         "hgq-prune": hgq_prune,
         "hgq-infer-precision": hgq_infer_precision,
         "hgq-report-baseline": hgq_report_baseline,

@@ -165,7 +165,7 @@ class _HwBuilder:
         interface = {
             "top": top,
             "latency": latency,
-            "clock": None,
+            "clock": "clk" if regs else None,
             "inputs": manifest_in,
             "outputs": manifest_out,
         }

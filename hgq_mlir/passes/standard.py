@@ -19,6 +19,7 @@ from xdsl.transforms.canonicalize import CanonicalizePass
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.passes.infer_precision import HgqInferPrecision
 from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
+from hgq_mlir.passes.pipeline import FxPipeline
 from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 from hgq_mlir.passes.prune import HgqPrune
 from hgq_mlir.passes.report_baseline import HgqReportBaseline
@@ -28,7 +29,8 @@ from hgq_mlir.passes.report_baseline import HgqReportBaseline
 class HgqStandard(ModulePass):
     """Options: dense (CMVM solver: cse or csd), depth-slack (extra adder levels a dense layer
     may use to share more), max-width (widest exact value allowed, bits), prune (run hgq-prune
-    and hgq-infer-precision), baseline (report the unpruned cost too)."""
+    and hgq-infer-precision), baseline (report the unpruned cost too), latency-cutoff (at most
+    that many adder levels between registers; < 0: combinational)."""
 
     name = "hgq-standard"
 
@@ -37,6 +39,7 @@ class HgqStandard(ModulePass):
     max_width: int = 64
     prune: bool = True
     baseline: bool = True
+    latency_cutoff: int = -1
 
     def steps(self) -> list[ModulePass]:
         hgq_steps: list[ModulePass] = []
@@ -49,6 +52,7 @@ class HgqStandard(ModulePass):
             LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width),
             CommonSubexpressionElimination(),
             DeadCodeElimination(),
+            *([FxPipeline(latency_cutoff=self.latency_cutoff)] if self.latency_cutoff >= 0 else []),
             LowerFxToHw(),
         ]
 

@@ -56,13 +56,21 @@ class HgqOptMain(xDSLOptMain):
 
             if self.args.output_file is None:
                 raise UserError("-t verilog needs -o DIR (the folder for <top>.v, <top>.json, report.json)")
-            report = write_rtl(module, self.args.output_file)
+            report = write_rtl(module, self.args.output_file, self.args.clock_period, self.args.part)
             print(format_table(report))
 
         self.available_targets["verilog"] = verilog
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--clock-period",
+            type=float,
+            metavar="NS",
+            default=None,
+            help="with -t verilog: also write <top>.xdc (this clock period) and build_vivado.tcl",
+        )
+        arg_parser.add_argument("--part", default="xcvu13p-flga2577-2-e", help="FPGA part for build_vivado.tcl")
         arg_parser.add_argument(
             "--dump-ir-dir",
             metavar="DIR",

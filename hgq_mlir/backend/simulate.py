@@ -82,6 +82,51 @@ def testbench(interface: dict, n: int) -> str:
     )
 
 
+def self_checking_testbench(interface: dict, n: int, stem: str) -> str:
+    """A testbench that replays stored inputs (`<stem>_in<k>.hex`) and compares every output
+    port with stored expected words (`<stem>_out<k>.hex`); prints PASS or FAIL and a count."""
+    top, latency = interface["top"], interface["latency"]
+    decl, load, drive, conns, check = [], [], [], [], []
+    for k, p in enumerate(interface["inputs"]):
+        w = p["width"]
+        decl.append(f"  reg [{w - 1}:0] mem_in{k} [0:{n - 1}];\n  reg [{w - 1}:0] in{k};")
+        load.append(f'    $readmemh("{stem}_in{k}.hex", mem_in{k});')
+        drive.append(f"      if (i < {n}) in{k} = mem_in{k}[i];")
+        conns.append(f".{p['port']}(in{k})")
+    for k, p in enumerate(interface["outputs"]):
+        w = p["width"]
+        decl.append(f"  reg [{w - 1}:0] mem_out{k} [0:{n - 1}];\n  wire [{w - 1}:0] out{k};")
+        load.append(f'    $readmemh("{stem}_out{k}.hex", mem_out{k});')
+        conns.append(f".{p['port']}(out{k})")
+        check.append(
+            f"        if (out{k} !== mem_out{k}[j]) begin\n"
+            f"          errors = errors + 1;\n"
+            f'          if (errors <= 10) $display("mismatch: vector %0d port {p["port"]}: got %h, expected %h", j, out{k}, mem_out{k}[j]);\n'
+            f"        end"
+        )
+    if latency:
+        decl.append("  reg clk = 1'b0;")
+        conns.append(".clk(clk)")
+        step = "      #1 clk = 1'b1;\n      #1 clk = 1'b0;\n"
+        first = latency - 1
+    else:
+        step = "      #1;\n"
+        first = 0
+    return (
+        f"// Self-checking testbench for {top}: {n} stored vectors, a new input every cycle.\n"
+        "`timescale 1ns / 1ps\n"
+        f"module tb_{top};\n" + "\n".join(decl) + "\n  integer i, j, errors;\n"
+        f"  {top} dut({', '.join(conns)});\n"
+        "  initial begin\n" + "\n".join(load) + "\n    errors = 0;\n"
+        f"    for (i = 0; i < {n + first}; i = i + 1) begin\n" + "\n".join(drive) + "\n" + step
+        + f"      if (i >= {first}) begin\n        j = i - {first};\n" + "\n".join(check) + "\n      end\n"
+        "    end\n"
+        f'    if (errors == 0) $display("PASS: {n} vectors");\n'
+        f'    else $display("FAIL: %0d mismatching port words of {n * len(interface["outputs"])}", errors);\n'
+        "    $finish;\n  end\nendmodule\n"
+    )
+
+
 def pick_simulator(requested: str, n_adders: int) -> str:
     if requested != "auto":
         if shutil.which(requested) is None:

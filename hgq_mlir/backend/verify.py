@@ -113,16 +113,55 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     return compare(interface, expected, got), expected.size, sim
 
 
+def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0) -> Path:
+    """Store n input vectors and the model's outputs next to the RTL, with a self-checking
+    testbench `tb_<top>.v` (run it in any simulator: it prints PASS or FAIL)."""
+    from hgq_mlir.backend.simulate import pack, self_checking_testbench
+    from hgq_mlir.frontend.keras import load_keras
+
+    rtl_dir = Path(rtl_dir)
+    interface = json.loads(next(p for p in rtl_dir.glob("*.json") if p.name != "report.json").read_text())
+    model = load_keras(model_path)
+    x = grid_inputs(interface, int(model.inputs[0].shape[-1]), n, seed)
+    xq = keras_input_quantizer(model)(x)
+    expected = np.asarray(model.predict(x, verbose=0, batch_size=min(n, 4096)))
+    stem = f"tb_{interface['top']}"
+    for k, words in enumerate(pack(interface["inputs"], port_mantissas(interface, xq))):
+        digits = (interface["inputs"][k]["width"] + 3) // 4
+        (rtl_dir / f"{stem}_in{k}.hex").write_text("".join(f"{w:0{digits}x}\n" for w in words))
+    outs = {}
+    for port in interface["outputs"]:
+        m = np.zeros(expected.shape, dtype=object)
+        for e in port["elements"]:
+            m[:, e["index"]] = [int(v) for v in np.round(expected[:, e["index"]].astype(np.float64) * 2.0 ** e["frac"])]
+        outs[port["port"]] = m
+    for k, words in enumerate(pack(interface["outputs"], outs)):
+        digits = (interface["outputs"][k]["width"] + 3) // 4
+        (rtl_dir / f"{stem}_out{k}.hex").write_text("".join(f"{w:0{digits}x}\n" for w in words))
+    tb = rtl_dir / f"{stem}.v"
+    tb.write_text(self_checking_testbench(interface, n, stem))
+    return tb
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hgq-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="the HGQ2 .keras model")
     ap.add_argument("-n", type=int, default=1000, help="random input vectors (default 1000)")
+
     ap.add_argument("--rtl", help="folder written by `hgq-opt -t verilog -o` (default: compile now)")
     ap.add_argument("-p", "--passes", default="hgq-standard", help="pipeline when compiling (default hgq-standard)")
     ap.add_argument("--sim", default="auto", choices=("auto", "iverilog", "verilator"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write-testbench", action="store_true",
+                    help="with --rtl: also store the vectors and a self-checking tb_<top>.v in that folder")
     args = ap.parse_args(argv)
+    if args.write_testbench and not args.rtl:
+        print("hgq-verify: --write-testbench needs --rtl DIR", file=sys.stderr)
+        return 2
     try:
+        if args.write_testbench:
+            tb = write_testbench(args.model, args.rtl, args.n, args.seed)
+            print(f"wrote {tb} and its vectors ({args.n})")
         if args.rtl:
             mismatches, total, sim = verify(args.model, args.rtl, args.n, args.sim, args.seed)
         else:

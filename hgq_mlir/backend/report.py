@@ -15,6 +15,27 @@ from hgq_mlir.cmvm.graph import adder_luts
 _WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
 
 
+def _used_bits(v: SSAValue) -> int:
+    """Bits of `v` that some user reads (synthesis drops register bits nobody reads)."""
+    width = v.type.width.data
+    used = [False] * width
+    for use in v.uses:
+        user = use.operation
+        if isinstance(user, comb.ExtractOp):
+            low = user.low_bit.value.data
+            for b in range(low, low + user.result.type.width.data):
+                used[b] = True
+        elif isinstance(user, seq.CompRegOp):
+            n = _used_bits(user.results[0]) if user.results[0].uses else 0
+            for b in range(n):
+                used[b] = True  # conservatively the low bits of the next register in the chain
+            if n == width:
+                return width
+        else:
+            return width
+    return sum(used)
+
+
 def _absorbed(v: SSAValue) -> bool:
     """Every use of `v` (through wiring) is logic that takes it into its own LUT: an adder
     (select, a, b -> propagate fits one LUT6) or a further select or comparison."""
@@ -98,7 +119,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
         if isinstance(op, seq.CompRegOp):
-            per_layer[layer]["ffs"] += op.results[0].type.width.data
+            per_layer[layer]["ffs"] += _used_bits(op.results[0])
         if is_adder:
             for v in op.operands:
                 graph.add_edge(v.owner, op, w=1)

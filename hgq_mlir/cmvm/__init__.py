@@ -40,13 +40,27 @@ class CMVMResult:
 SOLVERS = ("cse", "csd")
 
 
+RESTART_DIGITS = 1200  # restarts (perturbed tie-breaks) only for matrices this small: they cost time
+RESTARTS = 6
+
+
 def build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method: str = "cse",
                 depth_slack: int = DEFAULT_DEPTH_SLACK) -> AdderGraph:
     if method == "csd":
         return solve_csd(w)
-    if method == "cse":
-        return solve_cse(w, [signed_width(int(lo), int(hi)) for lo, hi in input_ranges], depth_slack)
-    raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
+    if method != "cse":
+        raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
+    bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
+    best = solve_cse(w, bits, depth_slack)
+    digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
+    if digits <= RESTART_DIGITS:
+        cost = estimate_luts(best, input_ranges)
+        for seed in range(RESTARTS):
+            g = solve_cse(w, bits, depth_slack, seed=seed)
+            c = estimate_luts(g, input_ranges)
+            if c < cost:
+                best, cost = g, c
+    return best
 
 
 def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,

@@ -32,10 +32,11 @@ def _ceil_log2(v: int) -> int:
 
 
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
-              bounds: Sequence[int] | None = None) -> AdderGraph:
+              bounds: Sequence[int] | None = None, seed: int | None = None) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
 
     `bounds[c]` overrides column c's depth limit (default: its minimum plus the slack).
+    `seed` perturbs the choice between patterns of equal frequency (for restarts).
     The graph's `widths` attribute holds each node's estimated width afterwards.
     """
     w = np.asarray(w)
@@ -68,10 +69,18 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
             return None, False
         return (s1, s2, t2 - t1, g1 * g2), (t1, s1) != (ta[1], ta[0])
 
+    jitter: dict[tuple, float] = {}
+    rng = np.random.default_rng(seed) if seed is not None else None
+
     def score(key, count) -> float:
         # the most frequent pattern first; among equals, the narrowest (cheapest) adder
         s1, s2, d, _ = key
-        return count * 1024 - max(bits[s1], bits[s2] + d)
+        width = max(bits[s1], bits[s2] + d)
+        if rng is not None:
+            if key not in jitter:
+                jitter[key] = float(rng.random()) * 4
+            width += jitter[key]
+        return count * 1024 - width
 
     def add_pairs(c: int, tid: int) -> None:
         mine = terms[c][tid]

@@ -52,6 +52,9 @@ def import_model(model) -> ModuleOp:
     from hgq.layers import QDense
     from keras import layers as klayers
 
+    for layer in model.layers:  # name the first unsupported layer before anything else
+        if not isinstance(layer, klayers.InputLayer) and type(layer) is not QDense:
+            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise FrontendError(f"model '{model.name}': only single-input, single-output models are supported")
     block = Block()

@@ -38,12 +38,15 @@ def _used_bits(v: SSAValue) -> int:
 
 def _absorbed(v: SSAValue) -> bool:
     """Every use of `v` (through wiring) is logic that takes it into its own LUT: an adder
-    (select, a, b -> propagate fits one LUT6) or a further select or comparison."""
+    (select, a, b -> propagate fits one LUT6) or a further select or comparison, or a
+    register (Yosys maps a select of a constant onto the flip-flop's set/reset pin)."""
     for use in v.uses:
         user = use.operation
         if isinstance(user, _WIRES):
             if not _absorbed(user.results[0]):
                 return False
+        elif isinstance(user, seq.CompRegOp):
+            continue  # a select of a constant becomes the register's synchronous set/reset
         elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
             return False
     return True

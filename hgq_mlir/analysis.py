@@ -117,27 +117,47 @@ def dense_output(x: Ranges, wm: np.ndarray, we: np.ndarray, bm: np.ndarray | Non
     return Ranges(frac, _obj(lo // div), _obj(hi // div))
 
 
+def _gather(x: Ranges, index: np.ndarray) -> Ranges:
+    """Ranges at `index` (flat); -1 entries are the constant 0."""
+    safe = np.where(index < 0, 0, index)
+    pad = index < 0
+    zero = _obj(np.zeros(index.size))
+    return Ranges(
+        np.where(pad, 0, x.frac[safe]),
+        np.where(pad, zero, x.lo[safe]),
+        np.where(pad, zero, x.hi[safe]),
+    )
+
+
+def conv_output(x: Ranges, patches: np.ndarray, wm, we, bm, be) -> Ranges:
+    parts = [dense_output(_gather(x, row), wm, we, bm, be) for row in patches]
+    return Ranges(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("frac", "lo", "hi")))
+
+
+def maxpool_output(x: Ranges, windows: np.ndarray) -> Ranges:
+    frac, lo, hi = [], [], []
+    for row in windows:
+        g = _gather(x, row[row >= 0])
+        f = int(g.frac.max())
+        glo, ghi = g.scaled(f)
+        frac.append(f)
+        lo.append(max(glo))
+        hi.append(max(ghi))
+    return Ranges(np.array(frac, dtype=np.int64), _obj(lo), _obj(hi))
+
+
 def relu_output(x: Ranges) -> Ranges:
     zero = _obj(np.zeros(len(x)))
     return Ranges(x.frac, np.maximum(x.lo, zero), np.maximum(x.hi, zero))
 
 
-# -- float-level helpers used by the frontend's result types -------------------------
-
-def quantizer_range(k, i, f, overflow: str) -> tuple[np.ndarray, np.ndarray]:
-    """[lo, hi] of a quantizer's possible outputs as floats, per element (0 when zero-width)."""
-    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
-    live = k + i + f > 0
-    i = np.maximum(i, -f)
-    hi = 2.0**i - 2.0 ** (-f)
-    lo = -k * (hi if overflow == "SAT_SYM" else 2.0**i)
-    return np.where(live, lo, 0.0), np.where(live, hi, 0.0)
-
-
-def dense_range(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """[lo, hi] of x·W + b for x in the box [lo, hi] (floats)."""
-    a, c = lo[:, None] * w, hi[:, None] * w
-    out_lo, out_hi = np.minimum(a, c).sum(0), np.maximum(a, c).sum(0)
-    if b is not None:
-        out_lo, out_hi = out_lo + b, out_hi + b
-    return out_lo, out_hi
+def envelope(r: Ranges) -> tuple[int, int, int]:
+    """(k, i, f) of the narrowest single format holding every element's exact range."""
+    if len(r) == 0 or all(lo == hi == 0 for lo, hi in zip(r.lo, r.hi)):
+        return 0, 0, 0
+    f = int(r.frac.max())
+    lo, hi = r.scaled(f)
+    lo_m, hi_m = int(min(lo)), int(max(hi))
+    k = 1 if lo_m < 0 else 0
+    bits = max((-lo_m - 1).bit_length() if lo_m < 0 else 0, hi_m.bit_length())
+    return k, bits - f, f

@@ -73,3 +73,43 @@ def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_t
     model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[FreeEBOPs()])
     trace_minmax(model, x, verbose=False)
     return model
+
+
+def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
+    """A small image (dims=2: 8x8x1) or sequence (dims=1: 16x2) classifier:
+    QConv (same padding, relu) -> QMaxPool -> QConv (valid, stride 2) -> Flatten -> QDense."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import LayerConfigScope, QuantizerConfigScope
+    from hgq.layers import QConv1D, QConv2D, QDense, QMaxPooling1D, QMaxPooling2D
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    shape = (8, 8, 1) if dims == 2 else (16, 2)
+    x = rng.normal(size=(2048, *shape)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[(x.reshape(len(x), -1)[:, ::3].sum(1) > 0).astype(int) + (x.max(axis=tuple(range(1, x.ndim))) > 2.5)]
+    conv, pool = (QConv2D, QMaxPooling2D) if dims == 2 else (QConv1D, QMaxPooling1D)
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=3, i0=0),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND"),
+        LayerConfigScope(enable_ebops=True, beta0=1e-5),
+    ):
+        model = keras.Sequential(
+            [
+                keras.Input(shape, name="inp"),
+                conv(4, 3, padding="same", activation="relu", name="conv1"),
+                pool(2, name="pool1"),
+                conv(4, 3, strides=2, activation="relu", name="conv2"),
+                keras.layers.Flatten(name="flatten"),
+                QDense(3, name="out"),
+            ],
+            name=f"conv{dims}d",
+        )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    from hgq.utils import trace_minmax
+
+    trace_minmax(model, x, verbose=False)
+    return model

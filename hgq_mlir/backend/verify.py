@@ -69,9 +69,21 @@ def port_mantissas(interface: dict, xq: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def keras_input_quantizer(model):
-    """x -> the first layer's input quantizer applied to x (HGQ2's own code, for the stimulus)."""
+    """Flat x -> the first layer's input quantizer applied to x (HGQ2's own code), flat."""
     first = next(layer for layer in model.layers if getattr(layer, "enable_iq", False))
-    return lambda x: np.asarray(first.iq(x, training=False))
+    shape = tuple(model.inputs[0].shape[1:])
+    return lambda x: np.asarray(first.iq(x.reshape(len(x), *shape), training=False)).reshape(len(x), -1)
+
+
+def keras_predict(model, x: np.ndarray) -> np.ndarray:
+    """model.predict on flat inputs, flat outputs."""
+    shape = tuple(model.inputs[0].shape[1:])
+    y = model.predict(x.reshape(len(x), *shape), verbose=0, batch_size=min(len(x), 4096))
+    return np.asarray(y).reshape(len(x), -1)
+
+
+def n_features(model) -> int:
+    return int(np.prod(model.inputs[0].shape[1:]))
 
 
 def compare(interface: dict, expected: np.ndarray, got: dict) -> int:
@@ -104,10 +116,9 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     verilog = rtl_dir / f"{interface['top']}.v"
     report = json.loads((rtl_dir / "report.json").read_text()) if (rtl_dir / "report.json").exists() else {}
     model = load_keras(model_path)
-    n_features = int(model.inputs[0].shape[-1])
-    x = grid_inputs(interface, n_features, n, seed)
+    x = grid_inputs(interface, n_features(model), n, seed)
     mantissas = port_mantissas(interface, keras_input_quantizer(model)(x))
-    expected = np.asarray(model.predict(x, verbose=0, batch_size=min(n, 4096)))
+    expected = keras_predict(model, x)
     sim = pick_simulator(simulator, report.get("adders", 0))
     got = simulate(verilog, interface, mantissas, sim)
     return compare(interface, expected, got), expected.size, sim
@@ -122,9 +133,9 @@ def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0)
     rtl_dir = Path(rtl_dir)
     interface = json.loads(next(p for p in rtl_dir.glob("*.json") if p.name != "report.json").read_text())
     model = load_keras(model_path)
-    x = grid_inputs(interface, int(model.inputs[0].shape[-1]), n, seed)
+    x = grid_inputs(interface, n_features(model), n, seed)
     xq = keras_input_quantizer(model)(x)
-    expected = np.asarray(model.predict(x, verbose=0, batch_size=min(n, 4096)))
+    expected = keras_predict(model, x)
     stem = f"tb_{interface['top']}"
     for k, words in enumerate(pack(interface["inputs"], port_mantissas(interface, xq))):
         digits = (interface["inputs"][k]["width"] + 3) // 4

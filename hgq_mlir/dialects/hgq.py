@@ -350,8 +350,107 @@ class OutputOp(IRDLOperation):
         _shape1(self.input, "output")
 
 
+@irdl_op_definition
+class ConvOp(IRDLOperation):
+    """A convolution as one dense layer applied at every output position.
+
+    `patches[p]` lists the flat input indices that position p reads, in the kernel's
+    row-major order (-1: zero padding); `weights` is (K, C). Output element p*C + c.
+    """
+
+    name = "hgq.conv"
+    traits = traits_def(Pure())
+
+    input = operand_def(TensorType)
+    weights = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    patches = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    def __init__(self, x: SSAValue, w: SSAValue, b: SSAValue | None, patches: np.ndarray, result_type: Attribute):
+        super().__init__(
+            operands=[x, w, [b] if b is not None else []],
+            properties={"patches": int_array_attr(patches)},
+            result_types=[result_type],
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list([self.input, self.weights, *([self.bias] if self.bias else [])], printer.print_operand)
+        print_keyword_arrays(printer, [("patches", self.patches)])
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_list([o.type for o in self.operands], printer.print_attribute)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConvOp:
+        names = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_unresolved_operand)
+        props = dict(parse_keyword_arrays(parser, ("patches",)))
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        parser.parse_punctuation("->")
+        out = parser.parse_type()
+        operands = parser.resolve_operands(names, types, parser.pos)
+        return cls.create(operands=operands, result_types=[out], properties=props, attributes=attrs)
+
+    def verify_(self) -> None:
+        (n_in,) = _shape1(self.input, "conv input")
+        w = _tensor_shape(self.weights, "conv weights")
+        patches = attr_array(self.patches)
+        if len(w) != 2 or patches.ndim != 2 or patches.shape[1] != w[0]:
+            raise VerifyException(f"conv patches {patches.shape} must be (positions, {w[0] if len(w) == 2 else '?'})")
+        if patches.size and (patches.min() < -1 or patches.max() >= n_in):
+            raise VerifyException(f"conv patch indices must be in [-1, {n_in})")
+        if _tensor_shape(self.result, "conv result") != (patches.shape[0] * w[1],):
+            raise VerifyException(f"conv result must have shape ({patches.shape[0] * w[1]},)")
+
+
+@irdl_op_definition
+class MaxPoolOp(IRDLOperation):
+    """y[q] = max over x[windows[q]] (-1 entries are ignored: padding)."""
+
+    name = "hgq.maxpool"
+    traits = traits_def(Pure())
+
+    input = operand_def(TensorType)
+    windows = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    def __init__(self, x: SSAValue, windows: np.ndarray, result_type: Attribute):
+        super().__init__(operands=[x], properties={"windows": int_array_attr(windows)}, result_types=[result_type])
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        print_keyword_arrays(printer, [("windows", self.windows)])
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> MaxPoolOp:
+        x = parser.parse_unresolved_operand()
+        props = dict(parse_keyword_arrays(parser, ("windows",)))
+        attrs = parser.parse_optional_attr_dict()
+        in_type, out_type = _parse_arrow_types(parser)
+        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+
+    def verify_(self) -> None:
+        (n_in,) = _shape1(self.input, "maxpool input")
+        win = attr_array(self.windows)
+        if win.ndim != 2 or (win.size and (win.min() < -1 or win.max() >= n_in)) or ((win >= 0).sum(axis=1) == 0).any():
+            raise VerifyException("maxpool windows must be (outputs, size) indices in [-1, n), each with one real index")
+        if _tensor_shape(self.result, "maxpool result") != (win.shape[0],):
+            raise VerifyException(f"maxpool result must have shape ({win.shape[0]},)")
+
+
 HGQ = Dialect(
     "hgq",
-    [InputOp, QuantizeOp, ConstOp, DenseOp, ReluOp, OutputOp],
+    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, OutputOp],
     [FixedType],
 )

@@ -15,7 +15,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.ir import Block, Region, SSAValue
 
-from hgq_mlir.analysis import dense_range, quantizer_range
+from hgq_mlir import analysis
 from hgq_mlir.dialects import hgq
 from hgq_mlir.errors import UserError
 
@@ -46,34 +46,46 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+SUPPORTED = ("QDense", "QConv1D", "QConv2D", "QMaxPooling1D", "QMaxPooling2D", "Flatten", "Dropout")
+
+
 def import_model(model) -> ModuleOp:
-    """Build the `hgq` IR of a (loaded) HGQ2 Keras model."""
+    """Build the `hgq` IR of a (loaded) HGQ2 Keras model: a chain of supported layers."""
     _quiet_tensorflow()
-    from hgq.layers import QDense
     from keras import layers as klayers
 
     for layer in model.layers:  # name the first unsupported layer before anything else
-        if not isinstance(layer, klayers.InputLayer) and type(layer) is not QDense:
+        if not isinstance(layer, klayers.InputLayer) and type(layer).__name__ not in SUPPORTED:
             raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise FrontendError(f"model '{model.name}': only single-input, single-output models are supported")
     block = Block()
-    (in_shape,) = [tuple(model.inputs[0].shape[1:])]
-    if len(in_shape) != 1:
-        raise FrontendError(f"model '{model.name}': input shape {in_shape} is not flat (only 1-D inputs are supported)")
-    x = _add(block, hgq.InputOp("inp", int(in_shape[0]))).result
-    rng: tuple[np.ndarray, np.ndarray] | None = None
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    x = _add(block, hgq.InputOp("inp", int(np.prod(shape)))).result
+    r: analysis.Ranges | None = None  # None: the float input, not quantized yet
     prev = None
     for layer in model.layers:
         if isinstance(layer, klayers.InputLayer):
             continue
-        if type(layer) is not QDense:
-            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
+        kind = type(layer).__name__
         parents = {id(p.operation): p.operation for node in layer._inbound_nodes for p in node.parent_nodes}
         if len(parents) != 1 or (prev is not None and next(iter(parents.values())) is not prev):
-            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): only sequential chains are supported")
-        x, rng = _import_dense(block, layer, x, rng)
+            raise FrontendError(f"layer '{layer.name}' ({kind}): only sequential chains are supported")
         prev = layer
+        if kind in ("Flatten", "Dropout"):
+            shape = (int(np.prod(shape)),) if kind == "Flatten" else shape  # flat row-major order already
+            continue
+        x, r = _input_quantizer(block, layer, x, r, shape)
+        if kind == "QDense":
+            if len(shape) != 1:
+                raise FrontendError(f"layer '{layer.name}' (QDense): input shape {shape} is not flat (add a Flatten)")
+            x, r, shape = _dense(block, layer, x, r, shape)
+        elif kind.startswith("QConv"):
+            x, r, shape = _conv(block, layer, x, r, shape)
+        else:
+            x, r, shape = _maxpool(block, layer, x, r, shape)
+        if layer.enable_oq:
+            x, r = _quantize(block, layer, layer.oq, x, r, shape)
     _add(block, hgq.OutputOp("out", x))
     _add(block, func.ReturnOp())
     name = re.sub(r"\W", "_", model.name) or "model"
@@ -87,55 +99,120 @@ def _add(block: Block, op, layer=None):
     return op
 
 
-def _import_dense(block: Block, layer, x: SSAValue, rng):
-    n_in = int(layer.input.shape[-1])
-    if len(layer.input.shape) != 2:
-        raise FrontendError(f"layer '{layer.name}' (QDense): input shape {tuple(layer.input.shape[1:])} is not flat")
-    act = getattr(layer.activation, "__name__", str(layer.activation))
-    if act not in ("linear", "relu"):
-        raise FrontendError(f"layer '{layer.name}' (QDense): activation '{act}' is not supported (linear, relu)")
-    if layer.enable_iq:
-        x, rng = _import_quantizer(block, layer, layer.iq, x, n_in)
-    elif rng is None:
-        raise FrontendError(f"layer '{layer.name}' (QDense): the first layer needs its input quantizer")
+def _type(r: analysis.Ranges):
+    return hgq.fixed_tensor([len(r)], *analysis.envelope(r))
 
-    wm, we = decompose(_numpy(layer.qkernel))
+
+def _input_quantizer(block: Block, layer, x: SSAValue, r, shape):
+    if layer.enable_iq:
+        return _quantize(block, layer, layer.iq, x, r, shape)
+    if r is None:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): the first layer needs its input quantizer")
+    return x, r
+
+
+def _activation(block: Block, layer, y: SSAValue, r):
+    act = getattr(layer.activation, "__name__", str(layer.activation)) if hasattr(layer, "activation") else "linear"
+    if act == "linear":
+        return y, r
+    if act != "relu":
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): activation '{act}' is not supported (linear, relu)")
+    r = analysis.relu_output(r)
+    return _add(block, hgq.ReluOp(y, _type(r)), layer).result, r
+
+
+def _weights(block: Block, layer, kernel: np.ndarray):
+    wm, we = decompose(kernel)
     w = _add(block, hgq.ConstOp(wm, we))
     kq = layer.kq.quantizer
-    bits = _numpy(kq.bw_mapper.bw_to_x(kq.bits, wm.shape))  # HGQ's own count of a weight's bits
+    bits = _numpy(kq.bw_mapper.bw_to_x(kq.bits, _numpy(layer.qkernel).shape))  # HGQ's own bit count
     w.attributes["zero_bits"] = IntegerAttr(int(np.sum(np.rint(bits) <= 0)), i64)
-    b = None
-    bias = None
+    bm = be = b = None
     if layer.bias is not None:
-        bias = _numpy(layer.qbias).astype(np.float64)
-        b = _add(block, hgq.ConstOp(*decompose(bias))).result
-    wv = wm * 2.0**we
-    lo, hi = dense_range(rng[0], rng[1], wv, bias)
-    frac = _frac_of(x) + max(-int(we[wm != 0].min()) if (wm != 0).any() else 0, 0)
-    if bias is not None:
-        bm, be = decompose(bias)
-        frac = max(frac, -int(be[bm != 0].min()) if (bm != 0).any() else 0)
-    y = _add(block, hgq.DenseOp(x, w.result, b, _range_type(lo, hi, frac)), layer).result
-    rng = (lo, hi)
-    if act == "relu":
-        rng = (np.maximum(lo, 0.0), np.maximum(hi, 0.0))
-        y = _add(block, hgq.ReluOp(y, _range_type(*rng, frac)), layer).result
-    if layer.enable_oq:
-        y, rng = _import_quantizer(block, layer, layer.oq, y, int(layer.units))
-    return y, rng
+        bm, be = decompose(_numpy(layer.qbias).astype(np.float64))
+        b = _add(block, hgq.ConstOp(bm, be)).result
+    return w.result, wm, we, b, bm, be
 
 
-def _frac_of(x: SSAValue) -> int:
-    el = x.type.get_element_type()
-    return el.f.data if isinstance(el, hgq.FixedType) else 0
+def _dense(block: Block, layer, x: SSAValue, r, shape):
+    w, wm, we, b, bm, be = _weights(block, layer, _numpy(layer.qkernel))
+    r = analysis.dense_output(r, wm.astype(object), we, _obj(bm), be)
+    y = _add(block, hgq.DenseOp(x, w, b, _type(r)), layer).result
+    y, r = _activation(block, layer, y, r)
+    return y, r, (int(layer.units),)
 
 
-def _range_type(lo: np.ndarray, hi: np.ndarray, frac: int):
-    env = hgq.envelope_of_range(float(lo.min(initial=0.0)), float(hi.max(initial=0.0)), frac)
-    return hgq.fixed_tensor([len(lo)], env.k.data, env.i.data, env.f.data)
+def _obj(a):
+    return None if a is None else a.astype(object)
 
 
-def _import_quantizer(block: Block, layer, q, x: SSAValue, n: int):
+def _check_conv_like(layer, kind: str, dims: int) -> None:
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise FrontendError(f"layer '{layer.name}' ({kind}): data_format={layer.data_format} is not supported (channels_last)")
+    if getattr(layer, "padding", "valid") not in ("valid", "same"):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): padding='{layer.padding}' is not supported (valid, same)")
+    if any(d != 1 for d in getattr(layer, "dilation_rate", (1,) * dims)):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): dilation_rate={layer.dilation_rate} is not supported (1)")
+    if getattr(layer, "groups", 1) != 1:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): groups={layer.groups} is not supported (1)")
+
+
+def sliding_windows(shape, window, strides, padding: str):
+    """Flat input indices read by each output position (-1: outside, i.e. padding).
+
+    `shape` = spatial dims + (channels,); returns (output spatial shape, index array of
+    shape (positions, prod(window), channels))."""
+    spatial, channels = shape[:-1], shape[-1]
+    outs, starts = [], []
+    for n, k, s in zip(spatial, window, strides, strict=True):
+        o = (n - k) // s + 1 if padding == "valid" else -(-n // s)
+        pad = max((o - 1) * s + k - n, 0) // 2 if padding == "same" else 0
+        outs.append(o)
+        starts.append(np.arange(o) * s - pad)
+    # positions: product over output dims; offsets: product over window dims
+    coords = []
+    for d in range(len(spatial)):
+        c = np.stack(np.meshgrid(*[np.arange(o) for o in outs], indexing="ij"), -1).reshape(-1, len(spatial))[:, d]
+        off = np.stack(np.meshgrid(*[np.arange(k) for k in window], indexing="ij"), -1).reshape(-1, len(spatial))[:, d]
+        coords.append(starts[d][c][:, None] + off[None, :])
+    inside = np.all([(c >= 0) & (c < n) for c, n in zip(coords, spatial, strict=True)], axis=0)
+    flat = np.zeros_like(coords[0])
+    for c, n in zip(coords, spatial, strict=True):
+        flat = flat * n + np.clip(c, 0, n - 1)
+    index = flat[:, :, None] * channels + np.arange(channels)[None, None, :]
+    return tuple(outs), np.where(inside[:, :, None], index, -1)
+
+
+def _conv(block: Block, layer, x: SSAValue, r, shape):
+    kind = type(layer).__name__
+    dims = 1 if kind == "QConv1D" else 2
+    _check_conv_like(layer, kind, dims)
+    if len(shape) != dims + 1:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
+    kernel = _numpy(layer.qkernel)  # (k1[, k2], c_in, c_out)
+    out_spatial, index = sliding_windows(shape, kernel.shape[:dims], tuple(layer.strides), layer.padding)
+    patches = index.reshape(index.shape[0], -1)  # row-major (window..., c_in): the kernel's order
+    w, wm, we, b, bm, be = _weights(block, layer, kernel.reshape(-1, kernel.shape[-1]))
+    r = analysis.conv_output(r, patches, wm.astype(object), we, _obj(bm), be)
+    y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
+    y, r = _activation(block, layer, y, r)
+    return y, r, (*out_spatial, kernel.shape[-1])
+
+
+def _maxpool(block: Block, layer, x: SSAValue, r, shape):
+    kind = type(layer).__name__
+    dims = 1 if kind == "QMaxPooling1D" else 2
+    _check_conv_like(layer, kind, dims)
+    if len(shape) != dims + 1:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
+    out_spatial, index = sliding_windows(shape, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
+    windows = index.transpose(0, 2, 1).reshape(-1, index.shape[1])  # output (position, channel)
+    r = analysis.maxpool_output(r, windows)
+    y = _add(block, hgq.MaxPoolOp(x, windows, _type(r)), layer).result
+    return y, r, (*out_spatial, shape[-1])
+
+
+def _quantize(block: Block, layer, q, x: SSAValue, r, shape):
     inner = q.quantizer
     kind = type(inner).__name__
     if not hasattr(inner, "kif") or not hasattr(inner, "overflow_mode"):
@@ -146,11 +223,12 @@ def _import_quantizer(block: Block, layer, q, x: SSAValue, n: int):
         raise FrontendError(f"layer '{layer.name}': round mode {inner.round_mode} is not supported")
     if overflow not in hgq.OVERFLOW_MODES:
         raise FrontendError(f"layer '{layer.name}': overflow mode {overflow} is not supported")
+    n = int(np.prod(shape))
     k, i, f = (
-        np.rint(_numpy(inner.bw_mapper.bw_to_x(v, (1, n)))).astype(np.int64).reshape(n) for v in inner.kif
+        np.rint(_numpy(inner.bw_mapper.bw_to_x(v, (1, *shape)))).astype(np.int64).reshape(n) for v in inner.kif
     )
     op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
-    return op.result, quantizer_range(k, i, f, overflow)
+    return op.result, analysis.quantizer_output(r, k, i, f, round_mode, overflow)
 
 
 def _numpy(t) -> np.ndarray:

@@ -10,6 +10,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from hgq_mlir.dialects import hgq
+from hgq_mlir.dialects.arrays import attr_array
 from hgq_mlir.interp.fixed import Fixed, _shl, quantize
 
 
@@ -46,6 +47,10 @@ def _eval(op: Operation, args: list) -> Fixed:
         return const_value(*op.values())
     if isinstance(op, hgq.DenseOp):
         return dense(*args)
+    if isinstance(op, hgq.ConvOp):
+        return conv(args[0], args[1], args[2] if len(args) > 2 else None, attr_array(op.patches))
+    if isinstance(op, hgq.MaxPoolOp):
+        return maxpool(args[0], attr_array(op.windows))
     if isinstance(op, hgq.ReluOp):
         x = args[0]
         return Fixed(np.maximum(x.mantissa, 0), x.frac)
@@ -70,6 +75,27 @@ def dense(x: Fixed, w: Fixed, b: Fixed | None = None) -> Fixed:
         y = Fixed(y, frac).at_frac(frac2) + b.at_frac(frac2)
         frac = frac2
     return Fixed(y, frac)
+
+
+def gather(x: Fixed, index: np.ndarray) -> np.ndarray:
+    """x's mantissas at `index` (any shape; -1 gives 0): shape (batch, *index.shape)."""
+    m = np.concatenate([x.mantissa, np.zeros((x.mantissa.shape[0], 1), dtype=x.mantissa.dtype)], axis=1)
+    return m[:, np.where(index < 0, m.shape[1] - 1, index)]
+
+
+def conv(x: Fixed, w: Fixed, b: Fixed | None, patches: np.ndarray) -> Fixed:
+    batch = x.mantissa.shape[0]
+    p, k = patches.shape
+    cols = Fixed(gather(x, patches).reshape(batch * p, k), x.frac)
+    y = dense(cols, w, b)
+    return Fixed(y.mantissa.reshape(batch, -1), y.frac)
+
+
+def maxpool(x: Fixed, windows: np.ndarray) -> Fixed:
+    g = gather(x, windows)
+    lowest = g.min() if g.size else 0
+    g = np.where(windows[None] < 0, lowest, g)  # padding never wins
+    return Fixed(g.max(axis=2), x.frac)
 
 
 def _bits(m: np.ndarray) -> int:

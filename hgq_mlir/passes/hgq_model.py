@@ -15,6 +15,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from hgq_mlir import analysis
 from hgq_mlir.dialects import hgq
+from hgq_mlir.dialects.arrays import attr_array
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Model:
     func: func.FuncOp
     quant: dict[Operation, Quant] = field(default_factory=dict)
     dense: dict[Operation, Dense] = field(default_factory=dict)
+    conv: dict[Operation, Dense] = field(default_factory=dict)  # the kernel, shared by positions
     bypass: set[Operation] = field(default_factory=set)  # ops replaced by their (first) operand
 
     @staticmethod
@@ -47,7 +49,7 @@ class Model:
         for op in model.body.ops:
             if isinstance(op, hgq.QuantizeOp):
                 m.quant[op] = Quant(*op.kif(), op.round.data, op.overflow.data)
-            elif isinstance(op, hgq.DenseOp):
+            elif isinstance(op, hgq.DenseOp | hgq.ConvOp):
                 w = op.weights.owner
                 if not isinstance(w, hgq.ConstOp):
                     raise ValueError(f"{op.name}: weights must come from hgq.const")
@@ -60,7 +62,8 @@ class Model:
                 else:
                     bm = np.zeros(wm.shape[1], dtype=np.int64)
                     be = np.zeros(wm.shape[1], dtype=np.int64)
-                m.dense[op] = Dense(wm.astype(object), we.copy(), bm.astype(object), be.copy())
+                arrays = Dense(wm.astype(object), we.copy(), bm.astype(object), be.copy())
+                (m.conv if isinstance(op, hgq.ConvOp) else m.dense)[op] = arrays
         return m
 
     def ops(self) -> list[Operation]:
@@ -80,6 +83,11 @@ class Model:
             elif isinstance(op, hgq.DenseOp):
                 d = self.dense[op]
                 r[op.result] = analysis.dense_output(r[op.input], d.wm, d.we, d.bm, d.be)
+            elif isinstance(op, hgq.ConvOp):
+                d = self.conv[op]
+                r[op.result] = analysis.conv_output(r[op.input], attr_array(op.patches), d.wm, d.we, d.bm, d.be)
+            elif isinstance(op, hgq.MaxPoolOp):
+                r[op.result] = analysis.maxpool_output(r[op.input], attr_array(op.windows))
             elif isinstance(op, hgq.ReluOp):
                 r[op.result] = analysis.relu_output(r[op.input])
         return r
@@ -104,14 +112,21 @@ class Model:
             elif isinstance(op, hgq.QuantizeOp):
                 q = self.quant[op]
                 add(hgq.QuantizeOp(vmap[op.input], q.k, q.i, q.f, q.round, q.overflow), op)
-            elif isinstance(op, hgq.DenseOp):
-                d = self.dense[op]
+            elif isinstance(op, hgq.DenseOp | hgq.ConvOp):
+                d = (self.dense if isinstance(op, hgq.DenseOp) else self.conv)[op]
                 w = add(hgq.ConstOp(d.wm, d.we), op.weights.owner)
                 b = None
                 if (d.bm != 0).any():
                     b = hgq.ConstOp(d.bm, d.be)
                     block.add_op(b)
-                add(hgq.DenseOp(vmap[op.input], w.result, b.result if b else None, envelope_type(ranges[op.result])), op)
+                bias = b.result if b else None
+                t = envelope_type(ranges[op.result])
+                if isinstance(op, hgq.DenseOp):
+                    add(hgq.DenseOp(vmap[op.input], w.result, bias, t), op)
+                else:
+                    add(hgq.ConvOp(vmap[op.input], w.result, bias, attr_array(op.patches), t), op)
+            elif isinstance(op, hgq.MaxPoolOp):
+                add(hgq.MaxPoolOp(vmap[op.input], attr_array(op.windows), envelope_type(ranges[op.result])), op)
             elif isinstance(op, hgq.ReluOp):
                 add(hgq.ReluOp(vmap[op.input], envelope_type(ranges[op.result])), op)
             elif isinstance(op, hgq.ConstOp):
@@ -134,12 +149,4 @@ class Model:
 
 def envelope_type(r: analysis.Ranges):
     """tensor<N x !hgq.fixed<k,i,f>> holding every element's exact range."""
-    n = len(r)
-    if n == 0 or all(lo == hi == 0 for lo, hi in zip(r.lo, r.hi)):
-        return hgq.fixed_tensor([n], 0, 0, 0)
-    f = int(r.frac.max())
-    lo, hi = r.scaled(f)
-    lo_m, hi_m = int(min(lo)), int(max(hi))
-    k = 1 if lo_m < 0 else 0
-    bits = max((-lo_m - 1).bit_length() if lo_m < 0 else 0, hi_m.bit_length())
-    return hgq.fixed_tensor([n], k, bits - f, f)
+    return hgq.fixed_tensor([len(r)], *analysis.envelope(r))

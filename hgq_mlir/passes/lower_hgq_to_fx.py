@@ -22,6 +22,7 @@ from xdsl.passes import ModulePass
 from hgq_mlir.cmvm import SOLVERS, AdderGraph, Term, build_graph
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
+from hgq_mlir.dialects.arrays import attr_array
 from hgq_mlir.errors import UserError
 from hgq_mlir.interp.fixed import round_shift
 
@@ -134,6 +135,13 @@ class _Lowering:
                 w = env[op.weights]
                 b = env[op.bias] if op.bias is not None else None
                 env[op.result] = self.dense(x, w[1], w[2], b[1:] if b else None)
+            elif isinstance(op, hgq.ConvOp):
+                w = env[op.weights]
+                b = env[op.bias] if op.bias is not None else None
+                env[op.result] = self.conv(self.elems(env[op.input]), attr_array(op.patches), w[1], w[2], b[1:] if b else None)
+            elif isinstance(op, hgq.MaxPoolOp):
+                x = self.elems(env[op.input])
+                env[op.result] = [self.maximum([x[i] for i in row if i >= 0]) for row in attr_array(op.windows)]
             elif isinstance(op, hgq.ReluOp):
                 env[op.result] = [self.relu(e) for e in self.elems(env[op.input])]
             elif isinstance(op, hgq.OutputOp):
@@ -199,7 +207,36 @@ class _Lowering:
             return e
         return Elem(self.emit(fx.ReluOp(e.value, fx.fixed_for_range(0, e.hi, e.frac))), 0, e.hi)
 
-    def dense(self, x: list[Elem | None], wm: np.ndarray, we: np.ndarray, bias) -> list[Elem | None]:
+    def maximum(self, xs: list[Elem | None]) -> Elem | None:
+        """max over a window, as a balanced tree of fx.max (a zero element is the constant 0)."""
+        items = [e for e in xs if e is not None]
+        if len(items) < len(xs):
+            items.append(self.const(0, 0) if any(e.lo < 0 for e in items) or not items else None)
+            items = [e for e in items if e is not None]
+        while len(items) > 1:
+            nxt = []
+            for a, b in zip(items[::2], items[1::2]):
+                f = max(a.frac, b.frac)
+                lo = max(a.lo << (f - a.frac), b.lo << (f - b.frac))
+                hi = max(a.hi << (f - a.frac), b.hi << (f - b.frac))
+                nxt.append(Elem(self.emit(fx.MaxOp(a.value, b.value, fx.fixed_for_range(lo, hi, f))), lo, hi))
+            if len(items) % 2:
+                nxt.append(items[-1])
+            items = nxt
+        if not items or items[0].lo == items[0].hi == 0:
+            return None
+        return items[0]
+
+    def conv(self, x: list[Elem | None], patches: np.ndarray, wm: np.ndarray, we: np.ndarray, bias) -> list[Elem | None]:
+        """The kernel's adder graph at every position; one graph per pattern of live inputs."""
+        graphs: dict[bytes, object] = {}
+        out: list[Elem | None] = []
+        for row in patches:
+            xs = [x[i] if i >= 0 else None for i in row]
+            out.extend(self.dense(xs, wm, we, bias, graphs))
+        return out
+
+    def dense(self, x: list[Elem | None], wm: np.ndarray, we: np.ndarray, bias, cache: dict | None = None) -> list[Elem | None]:
         live = [j for j, e in enumerate(x) if e is not None]
         wm, we = wm[live], we[live]
         nz = wm != 0
@@ -211,7 +248,13 @@ class _Lowering:
             w_int = np.where(nz, wm.astype(object) * (2 ** (we - e_min).astype(object)), 0)
             xs = [x[j] for j in live]
             top = max(e.frac for e in xs)
-            graph = self.solver(w_int, [(e.lo << (top - e.frac), e.hi << (top - e.frac)) for e in xs])
+            key = np.array(live).tobytes()
+            if cache is not None and key in cache:
+                graph = cache[key]  # the same kernel rows: reuse the solution (conv positions)
+            else:
+                graph = self.solver(w_int, [(e.lo << (top - e.frac), e.hi << (top - e.frac)) for e in xs])
+                if cache is not None:
+                    cache[key] = graph
             nodes = self.materialize(graph, xs)
             outputs = [None if t is None else Term(t.node, t.shift + e_min, t.negative) for t in graph.outputs]
         ys: list[Elem | None] = []

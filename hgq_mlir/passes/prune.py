@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 from hgq_mlir.dialects import hgq
+from hgq_mlir.dialects.arrays import attr_array
 from hgq_mlir.passes.hgq_model import Model
 
 
@@ -100,7 +101,7 @@ def _drop_dead(model: Model) -> bool:
         if isinstance(op, hgq.OutputOp):
             mark(op.input, np.ones(op.input.type.get_shape()[0], dtype=bool))
             continue
-        if not isinstance(op, hgq.QuantizeOp | hgq.DenseOp | hgq.ReluOp):
+        if not isinstance(op, hgq.QuantizeOp | hgq.DenseOp | hgq.ReluOp | hgq.ConvOp | hgq.MaxPoolOp):
             continue
         out = live.get(op.result, np.zeros(op.result.type.get_shape()[0], dtype=bool))
         if isinstance(op, hgq.ReluOp):
@@ -113,6 +114,19 @@ def _drop_dead(model: Model) -> bool:
                 q.k, q.i, q.f = (np.where(dead, 0, a) for a in (q.k, q.i, q.f))
                 changed = True
             mark(op.input, alive & out)
+        elif isinstance(op, hgq.ConvOp):
+            d = model.conv[op]  # a kernel shared by every position: nothing to drop, only liveness
+            patches = attr_array(op.patches)
+            need = out.reshape(len(patches), -1)  # (positions, channels)
+            rows = (d.wm != 0).astype(int) @ need.T.astype(int) > 0  # (kernel rows, positions)
+            mask = np.zeros(op.input.type.get_shape()[0] + 1, dtype=bool)
+            np.logical_or.at(mask, np.where(patches.T >= 0, patches.T, -1)[rows], True)
+            mark(op.input, mask[:-1])
+        elif isinstance(op, hgq.MaxPoolOp):
+            windows = attr_array(op.windows)[out]
+            mask = np.zeros(op.input.type.get_shape()[0] + 1, dtype=bool)
+            mask[np.where(windows >= 0, windows, -1).ravel()] = True
+            mark(op.input, mask[:-1])
         else:
             d = model.dense[op]
             dead_cols = ~out & ((d.wm != 0).any(axis=0) | (d.bm != 0))

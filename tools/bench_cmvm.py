@@ -14,7 +14,6 @@ plain Verilog) with Yosys synth_xilinx for real LUT counts on the small cases.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import subprocess
@@ -28,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve  # noqa: E402
-from hgq_mlir.cmvm.graph import adder_luts, signed_width  # noqa: E402
+from hgq_mlir.cmvm.graph import signed_width  # noqa: E402
 
 CASES = [  # (n_in, n_out, weight bits, zero fraction)
     (16, 16, 8, 0.0),
@@ -101,10 +100,6 @@ def da4ml_graph(w: np.ndarray, ranges):
     return graph, elapsed, pipe.cost
 
 
-def depth_of(graph: AdderGraph) -> int:
-    return graph.depth
-
-
 def run_case(w, ranges, slack):
     t = time.perf_counter()
     ours = solve(w, ranges, depth_slack=slack)
@@ -115,7 +110,7 @@ def run_case(w, ranges, slack):
     exact = (theirs.evaluate(x) == x @ w).all()
     return {
         "ours": (ours.adders, ours.luts, ours.depth, ours_time),
-        "da4ml": (theirs.n_adders, estimate_luts(theirs, ranges), depth_of(theirs), theirs_time),
+        "da4ml": (theirs.n_adders, estimate_luts(theirs, ranges), theirs.depth, theirs_time),
         "da4ml_cost": theirs_cost,
         "da4ml_exact": bool(exact),
         "graphs": (ours.graph, theirs),
@@ -223,7 +218,6 @@ def model_cases(path: Path):
     """The dense layers of a trained model, as integer matrices with their input ranges."""
     from xdsl.context import Context
 
-    from hgq_mlir.dialects import hgq
     from hgq_mlir.frontend.keras import import_model, load_keras
     from hgq_mlir.passes.hgq_model import Model
     from hgq_mlir.passes.prune import HgqPrune

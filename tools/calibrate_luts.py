@@ -9,7 +9,6 @@ examples/jsc.keras. Prints per model: estimated and synthesized LUTs and FFs, an
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile

@@ -10,7 +10,7 @@ import json
 
 from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.builtin import IntegerType, ModuleOp
-from xdsl.ir import BlockArgument, SSAValue
+from xdsl.ir import SSAValue
 
 from hgq_mlir.errors import UserError
 

@@ -113,7 +113,6 @@ def quantize(x: Fixed | np.ndarray, k, i, f, round_mode: str, overflow: str) -> 
 
 def _saturate(m: np.ndarray, k, i, f, scale: int, overflow: str) -> np.ndarray:
     """Clip mantissas at `scale` to the quantizer's range (SAT or SAT_SYM)."""
-    one = np.int64(1)
     top = _pow2(i + scale, m.dtype)
     hi = top - _pow2(scale - f, m.dtype)
     lo = -k * (hi if overflow == "SAT_SYM" else top)

@@ -13,15 +13,15 @@ def _save(model, path):
 @pytest.fixture(scope="module")
 def bad_models(tmp_path_factory):
     import keras
-    from hgq.layers import QConv1D, QDense
+    from hgq.layers import QAveragePooling1D, QDense
 
     root = tmp_path_factory.mktemp("bad")
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="plain_dense")], name="plain")
-    conv = keras.Sequential([keras.Input((8, 2)), QConv1D(3, 3, name="conv"), keras.layers.Flatten(), QDense(2)], name="conv")
+    pool = keras.Sequential([keras.Input((8, 2)), QAveragePooling1D(2, name="avg"), keras.layers.Flatten(), QDense(2)], name="pool")
     tanh = keras.Sequential([keras.Input((4,)), QDense(3, activation="tanh", name="d_tanh")], name="tanh")
     return {
         "plain": _save(plain, root / "plain.keras"),
-        "conv": _save(conv, root / "conv.keras"),
+        "pool": _save(pool, root / "pool.keras"),
         "tanh": _save(tanh, root / "tanh.keras"),
     }
 
@@ -30,7 +30,7 @@ def bad_models(tmp_path_factory):
     "name, message",
     [
         ("plain", "layer 'plain_dense' (Dense) is not supported"),
-        ("conv", "(QConv1D)"),
+        ("pool", "layer 'avg' (QAveragePooling1D) is not supported"),
         ("tanh", "layer 'd_tanh' (QDense): activation 'tanh' is not supported"),
     ],
 )

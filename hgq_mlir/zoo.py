@@ -113,3 +113,39 @@ def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
 
     trace_minmax(model, x, verbose=False)
     return model
+
+
+def build_pool_norm_model(seed: int = 0, epochs: int = 2, global_pool: str = "avg"):
+    """QBatchNormalization, average pooling, a conv, global (avg or max) pooling, a dense head."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import (
+        QAveragePooling2D,
+        QBatchNormalization,
+        QConv2D,
+        QDense,
+        QGlobalAveragePooling2D,
+        QGlobalMaxPooling2D,
+    )
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(1024, 8, 8, 2)).astype(np.float32) * 2 + 0.5
+    y = np.eye(2, dtype=np.float32)[(x[..., 0].mean((1, 2)) > x[..., 1].mean((1, 2))).astype(int)]
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="RND"):
+        inp = keras.Input((8, 8, 2), name="inp")
+        h = QBatchNormalization(name="bn")(inp)
+        h = QAveragePooling2D(2, name="avg")(h)
+        h = QConv2D(4, 3, activation="relu", name="conv")(h)
+        h = (QGlobalAveragePooling2D if global_pool == "avg" else QGlobalMaxPooling2D)(name="global")(h)
+        h = QDense(2, name="out")(h)
+        model = keras.Model(inp, h, name="poolnorm")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    from hgq.utils import trace_minmax
+
+    trace_minmax(model, x, verbose=False)
+    return model

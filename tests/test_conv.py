@@ -80,3 +80,39 @@ def test_dilation_is_refused_with_its_name(tmp_path):
     proc = subprocess.run(["hgq-opt", str(path)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "hgq-opt: layer 'dil' (QConv1D): dilation_rate=(2,) is not supported (1)"
+
+
+@pytest.fixture(scope="module", params=["avg", "max"])
+def pool_norm_model(request, tmp_path_factory):
+    from hgq_mlir.zoo import build_pool_norm_model
+
+    model = build_pool_norm_model(seed=3, global_pool=request.param)
+    path = tmp_path_factory.mktemp("poolnorm") / f"poolnorm_{request.param}.keras"
+    model.save(path)
+    return model, path
+
+
+def test_batchnorm_and_pooling_bit_exact(pool_norm_model, tmp_path):
+    """QBatchNormalization, a power-of-two average pool, a conv, global pooling, a dense head."""
+    model, path = pool_norm_model
+    x = (np.random.default_rng(5).normal(size=(1000, 8, 8, 2)) * 2).astype(np.float32)
+    expected = model.predict(x, verbose=0, batch_size=1000)
+    got = run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float()
+    assert int(np.sum(got != expected)) == 0
+    compile_model(str(path), tmp_path)
+    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    assert total == 2000 and mismatches == 0
+
+
+def test_inexact_average_pool_is_refused(tmp_path):
+    import keras
+    from hgq.layers import QAveragePooling1D, QDense
+
+    model = keras.Sequential(
+        [keras.Input((9, 1)), QAveragePooling1D(3, name="avg3"), keras.layers.Flatten(), QDense(1)], name="avg3"
+    )
+    path = tmp_path / "avg3.keras"
+    model.save(path)
+    proc = subprocess.run(["hgq-opt", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "hgq-opt: layer 'avg3' (QAveragePooling1D): pool size 3 is not a power of two (not exact)"

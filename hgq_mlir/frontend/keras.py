@@ -46,7 +46,12 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-SUPPORTED = ("QDense", "QConv1D", "QConv2D", "QMaxPooling1D", "QMaxPooling2D", "Flatten", "Dropout")
+SUPPORTED = (
+    "QDense", "QConv1D", "QConv2D", "QBatchNormalization",
+    "QMaxPooling1D", "QMaxPooling2D", "QAveragePooling1D", "QAveragePooling2D",
+    "QGlobalMaxPooling1D", "QGlobalMaxPooling2D", "QGlobalAveragePooling1D", "QGlobalAveragePooling2D",
+    "Flatten", "Dropout",
+)
 
 
 def import_model(model) -> ModuleOp:
@@ -82,6 +87,10 @@ def import_model(model) -> ModuleOp:
             x, r, shape = _dense(block, layer, x, r, shape)
         elif kind.startswith("QConv"):
             x, r, shape = _conv(block, layer, x, r, shape)
+        elif kind == "QBatchNormalization":
+            x, r = _batchnorm(block, layer, x, r, shape)
+        elif "Average" in kind:
+            x, r, shape = _avgpool(block, layer, x, r, shape)
         else:
             x, r, shape = _maxpool(block, layer, x, r, shape)
         if layer.enable_oq:
@@ -199,13 +208,61 @@ def _conv(block: Block, layer, x: SSAValue, r, shape):
     return y, r, (*out_spatial, kernel.shape[-1])
 
 
-def _maxpool(block: Block, layer, x: SSAValue, r, shape):
+def _pool_windows(layer, shape):
+    """(output spatial shape, index (positions, window, channels)) of a pooling layer."""
     kind = type(layer).__name__
-    dims = 1 if kind == "QMaxPooling1D" else 2
+    dims = 1 if kind.endswith("1D") else 2
     _check_conv_like(layer, kind, dims)
     if len(shape) != dims + 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
-    out_spatial, index = sliding_windows(shape, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
+    if "Global" in kind:
+        if getattr(layer, "keepdims", False):
+            raise FrontendError(f"layer '{layer.name}' ({kind}): keepdims=True is not supported")
+        out, index = sliding_windows(shape, shape[:-1], (1,) * dims, "valid")
+        return (), index
+    return sliding_windows(shape, tuple(layer.pool_size), tuple(layer.strides), layer.padding)
+
+
+def _avgpool(block: Block, layer, x: SSAValue, r, shape):
+    """A power-of-two average pool is exact: a convolution with the kernel 2^-s on the diagonal."""
+    kind = type(layer).__name__
+    out_spatial, index = _pool_windows(layer, shape)
+    window, channels = index.shape[1], index.shape[2]
+    if (index < 0).any():
+        raise FrontendError(f"layer '{layer.name}' ({kind}): windows that overlap the padding average fewer "
+                            f"inputs, not a power of two (use padding='valid')")
+    if window & (window - 1):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): pool size {window} is not a power of two (not exact)")
+    patches = index.reshape(index.shape[0], -1)
+    wm = np.tile(np.eye(channels, dtype=np.int64), (window, 1))
+    we = np.full(wm.shape, -(window.bit_length() - 1), dtype=np.int64)
+    w = _add(block, hgq.ConstOp(wm, np.where(wm != 0, we, 0))).result
+    r = analysis.conv_output(r, patches, wm.astype(object), np.where(wm != 0, we, 0), None, None)
+    y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
+    return y, r, (*out_spatial, channels)
+
+
+def _batchnorm(block: Block, layer, x: SSAValue, r, shape):
+    """iq(x) * qscale + qoffset per channel: a 1x1 convolution with a diagonal kernel."""
+    axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
+    if axis not in (-1, len(shape)):
+        raise FrontendError(f"layer '{layer.name}' (QBatchNormalization): axis={layer.axis} is not supported (-1)")
+    scale, offset = (_numpy(t).astype(np.float64).reshape(-1) for t in layer.qscaler_and_qoffset)
+    channels = shape[-1]
+    scale, offset = np.broadcast_to(scale, (channels,)), np.broadcast_to(offset, (channels,))
+    sm, se = decompose(scale)
+    wm, we = np.diag(sm), np.diag(se)
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    bm, be = decompose(offset)
+    b = _add(block, hgq.ConstOp(bm, be)).result if bm.any() else None
+    positions = int(np.prod(shape[:-1]))
+    patches = np.arange(positions * channels).reshape(positions, channels)
+    r = analysis.conv_output(r, patches, wm.astype(object), we, bm.astype(object), be)
+    return _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result, r
+
+
+def _maxpool(block: Block, layer, x: SSAValue, r, shape):
+    out_spatial, index = _pool_windows(layer, shape)
     windows = index.transpose(0, 2, 1).reshape(-1, index.shape[1])  # output (position, channel)
     r = analysis.maxpool_output(r, windows)
     y = _add(block, hgq.MaxPoolOp(x, windows, _type(r)), layer).result

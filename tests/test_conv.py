@@ -116,3 +116,37 @@ def test_inexact_average_pool_is_refused(tmp_path):
     proc = subprocess.run(["hgq-opt", str(path)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "hgq-opt: layer 'avg3' (QAveragePooling1D): pool size 3 is not a power of two (not exact)"
+
+
+def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
+    """QBatchNormDense (folded as HGQ2 folds it), a Keras ReLU layer, Reshape, Activation."""
+    import keras
+    from hgq.layers import QBatchNormDense, QDense
+
+    from hgq_mlir.zoo import synthetic_data
+
+    keras.utils.set_random_seed(0)
+    x, y = synthetic_data(2048, seed=3)
+    model = keras.Sequential(
+        [
+            keras.Input((16,)),
+            QBatchNormDense(16, name="bnd"),
+            keras.layers.ReLU(name="act"),
+            keras.layers.Reshape((4, 4), name="rs"),
+            keras.layers.Flatten(),
+            QDense(8, activation="relu"),
+            keras.layers.Activation("linear"),
+            QDense(5, name="out"),
+        ],
+        name="bnd",
+    )
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    xt = (np.random.default_rng(1).normal(size=(1000, 16)) * 2).astype(np.float32)
+    expected = model.predict(xt, verbose=0)
+    assert int(np.sum(run_hgq(import_model(model), [xt])["out"].to_float() != expected)) == 0
+    path = tmp_path / "bnd.keras"
+    model.save(path)
+    compile_model(str(path), tmp_path / "rtl")
+    mismatches, total, _ = verify(str(path), tmp_path / "rtl", 1000, SIM)
+    assert total == 5000 and mismatches == 0

@@ -50,7 +50,7 @@ SUPPORTED = (
     "QDense", "QConv1D", "QConv2D", "QBatchNormalization",
     "QMaxPooling1D", "QMaxPooling2D", "QAveragePooling1D", "QAveragePooling2D",
     "QGlobalMaxPooling1D", "QGlobalMaxPooling2D", "QGlobalAveragePooling1D", "QGlobalAveragePooling2D",
-    "Flatten", "Dropout",
+    "QBatchNormDense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU",
 )
 
 
@@ -77,11 +77,21 @@ def import_model(model) -> ModuleOp:
         if len(parents) != 1 or (prev is not None and next(iter(parents.values())) is not prev):
             raise FrontendError(f"layer '{layer.name}' ({kind}): only sequential chains are supported")
         prev = layer
-        if kind in ("Flatten", "Dropout"):
-            shape = (int(np.prod(shape)),) if kind == "Flatten" else shape  # flat row-major order already
+        if kind in ("Flatten", "Reshape", "Dropout"):  # tensors are flat in row-major order already
+            if kind == "Flatten":
+                shape = (int(np.prod(shape)),)
+            elif kind == "Reshape":
+                shape = tuple(int(d) for d in layer.output.shape[1:])
+            continue
+        if kind in ("Activation", "ReLU"):
+            if r is None:
+                raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
+            if kind == "ReLU" and (layer.max_value is not None or layer.negative_slope or layer.threshold):
+                raise FrontendError(f"layer '{layer.name}' (ReLU): only the plain ReLU is supported (no max_value, slope, threshold)")
+            x, r = _activation(block, layer, x, r)
             continue
         x, r = _input_quantizer(block, layer, x, r, shape)
-        if kind == "QDense":
+        if kind in ("QDense", "QBatchNormDense"):
             if len(shape) != 1:
                 raise FrontendError(f"layer '{layer.name}' (QDense): input shape {shape} is not flat (add a Flatten)")
             x, r, shape = _dense(block, layer, x, r, shape)
@@ -121,7 +131,10 @@ def _input_quantizer(block: Block, layer, x: SSAValue, r, shape):
 
 
 def _activation(block: Block, layer, y: SSAValue, r):
-    act = getattr(layer.activation, "__name__", str(layer.activation)) if hasattr(layer, "activation") else "linear"
+    if type(layer).__name__ == "ReLU":
+        act = "relu"
+    else:
+        act = getattr(layer.activation, "__name__", str(layer.activation)) if hasattr(layer, "activation") else "linear"
     if act == "linear":
         return y, r
     if act != "relu":
@@ -130,21 +143,27 @@ def _activation(block: Block, layer, y: SSAValue, r):
     return _add(block, hgq.ReluOp(y, _type(r)), layer).result, r
 
 
-def _weights(block: Block, layer, kernel: np.ndarray):
+def _weights(block: Block, layer, kernel: np.ndarray, qbias=None):
     wm, we = decompose(kernel)
     w = _add(block, hgq.ConstOp(wm, we))
     kq = layer.kq.quantizer
     bits = _numpy(kq.bw_mapper.bw_to_x(kq.bits, _numpy(layer.qkernel).shape))  # HGQ's own bit count
     w.attributes["zero_bits"] = IntegerAttr(int(np.sum(np.rint(bits) <= 0)), i64)
     bm = be = b = None
-    if layer.bias is not None:
-        bm, be = decompose(_numpy(layer.qbias).astype(np.float64))
+    if qbias is None and layer.bias is not None:
+        qbias = layer.qbias
+    if qbias is not None:
+        bm, be = decompose(_numpy(qbias).astype(np.float64))
         b = _add(block, hgq.ConstOp(bm, be)).result
     return w.result, wm, we, b, bm, be
 
 
 def _dense(block: Block, layer, x: SSAValue, r, shape):
-    w, wm, we, b, bm, be = _weights(block, layer, _numpy(layer.qkernel))
+    if type(layer).__name__ == "QBatchNormDense":  # folded exactly as HGQ2 does at inference
+        kernel, bias = layer.get_fused_qkernel_and_qbias(layer.moving_mean, layer.moving_variance)
+        w, wm, we, b, bm, be = _weights(block, layer, _numpy(kernel), bias)
+    else:
+        w, wm, we, b, bm, be = _weights(block, layer, _numpy(layer.qkernel))
     r = analysis.dense_output(r, wm.astype(object), we, _obj(bm), be)
     y = _add(block, hgq.DenseOp(x, w, b, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)

@@ -146,6 +146,22 @@ def maxpool_output(x: Ranges, windows: np.ndarray) -> Ranges:
     return Ranges(np.array(frac, dtype=np.int64), _obj(lo), _obj(hi))
 
 
+def elementwise_output(kind: str, a: Ranges, b: Ranges) -> Ranges:
+    """Exact ranges of a ⊕ b for independent a, b (kind: add, sub, max, min)."""
+    f = np.maximum(a.frac, b.frac)
+    sa, sb = 2 ** (f - a.frac).astype(object), 2 ** (f - b.frac).astype(object)
+    alo, ahi, blo, bhi = a.lo * sa, a.hi * sa, b.lo * sb, b.hi * sb
+    if kind == "add":
+        lo, hi = alo + blo, ahi + bhi
+    elif kind == "sub":
+        lo, hi = alo - bhi, ahi - blo
+    elif kind == "max":
+        lo, hi = np.maximum(alo, blo), np.maximum(ahi, bhi)
+    else:
+        lo, hi = np.minimum(alo, blo), np.minimum(ahi, bhi)
+    return Ranges(f, _obj(lo), _obj(hi))
+
+
 def relu_output(x: Ranges) -> Ranges:
     zero = _obj(np.zeros(len(x)))
     return Ranges(x.frac, np.maximum(x.lo, zero), np.maximum(x.hi, zero))

@@ -149,3 +149,36 @@ def build_pool_norm_model(seed: int = 0, epochs: int = 2, global_pool: str = "av
 
     trace_minmax(model, x, verbose=False)
     return model
+
+
+def build_residual_model(seed: int = 0, epochs: int = 2):
+    """A Conv1D model with a residual add, a subtract and a max merge (muon-tracking-like
+    shape: Conv1D over hits, residual adds, dense regression head)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QAdd, QConv1D, QDense, QMaximum, QSubtract
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(1024, 12, 3)).astype(np.float32)
+    y = (x[:, :, 0] * np.linspace(-1, 1, 12)).sum(1, keepdims=True).astype(np.float32)
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND"):
+        inp = keras.Input((12, 3), name="inp")
+        a = QConv1D(3, 3, padding="same", activation="relu", name="conv1")(inp)
+        b = QConv1D(3, 3, padding="same", name="conv2")(a)
+        h = QAdd(name="residual")([inp, b])
+        c = QConv1D(3, 1, name="conv3")(h)
+        h = QMaximum(name="maxmerge")([h, c])
+        h = QSubtract(name="diff")([h, a])
+        h = keras.layers.Flatten()(h)
+        out = QDense(1, name="out")(h)
+        model = keras.Model(inp, out, name="residual")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    from hgq.utils import trace_minmax
+
+    trace_minmax(model, x, verbose=False)
+    return model

@@ -150,3 +150,20 @@ def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
     compile_model(str(path), tmp_path / "rtl")
     mismatches, total, _ = verify(str(path), tmp_path / "rtl", 1000, SIM)
     assert total == 5000 and mismatches == 0
+
+
+def test_residual_merges_bit_exact(tmp_path):
+    """A graph, not a chain: residual QAdd, QMaximum, QSubtract between Conv1D branches."""
+    from hgq_mlir.zoo import build_residual_model
+
+    model = build_residual_model(seed=1)
+    x = (np.random.default_rng(6).normal(size=(1000, 12, 3)) * 2).astype(np.float32)
+    expected = model.predict(x, verbose=0, batch_size=1000)
+    assert int(np.sum(run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float() != expected)) == 0
+    path = tmp_path / "residual.keras"
+    model.save(path)
+    for pipeline in ("hgq-standard", "hgq-standard{latency-cutoff=2}"):
+        out = tmp_path / pipeline.replace("{", "_").replace("}", "").replace("=", "")
+        compile_model(str(path), out, pipeline)
+        mismatches, total, _ = verify(str(path), out, 600, SIM)
+        assert total == 600 and mismatches == 0

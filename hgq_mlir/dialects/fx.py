@@ -134,6 +134,13 @@ class MaxOp(_Binary):
     name = "fx.max"
 
 
+@irdl_op_definition
+class MinOp(_Binary):
+    """min(lhs, rhs)."""
+
+    name = "fx.min"
+
+
 class _Unary(IRDLOperation):
     input = operand_def(FixedType)
     result = result_def(FixedType)
@@ -417,6 +424,6 @@ class OutputOp(_Port):
 
 FX = Dialect(
     "fx",
-    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, NegOp, ReluOp, ShiftOp, QuantizeOp, RegOp],
+    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, NegOp, ReluOp, ShiftOp, QuantizeOp, RegOp],
     [FixedType],
 )

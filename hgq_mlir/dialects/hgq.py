@@ -332,6 +332,54 @@ class ReluOp(IRDLOperation):
             raise VerifyException("relu result shape must equal its input shape")
 
 
+class _Elementwise(IRDLOperation):
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, a: SSAValue, b: SSAValue, result_type: Attribute):
+        super().__init__(operands=[a, b], result_types=[result_type])
+
+    def verify_(self) -> None:
+        shapes = {_shape1(v, f"{self.name} operand") for v in (self.lhs, self.rhs, self.result)}
+        if len(shapes) != 1:
+            raise VerifyException(f"{self.name} operands and result must have one shape")
+
+
+@irdl_op_definition
+class AddOp(_Elementwise):
+    """a + b, elementwise, exact (a merge layer's sum)."""
+
+    name = "hgq.add"
+
+
+@irdl_op_definition
+class SubOp(_Elementwise):
+    """a - b, elementwise, exact."""
+
+    name = "hgq.sub"
+
+
+@irdl_op_definition
+class MaxOp(_Elementwise):
+    """max(a, b), elementwise."""
+
+    name = "hgq.max"
+
+
+@irdl_op_definition
+class MinOp(_Elementwise):
+    """min(a, b), elementwise."""
+
+    name = "hgq.min"
+
+
+ELEMENTWISE = (AddOp, SubOp, MaxOp, MinOp)
+
+
 @irdl_op_definition
 class OutputOp(IRDLOperation):
     """A model output (one per Keras output)."""
@@ -451,6 +499,6 @@ class MaxPoolOp(IRDLOperation):
 
 HGQ = Dialect(
     "hgq",
-    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, OutputOp],
+    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp, OutputOp],
     [FixedType],
 )

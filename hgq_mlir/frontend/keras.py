@@ -51,11 +51,12 @@ SUPPORTED = (
     "QMaxPooling1D", "QMaxPooling2D", "QAveragePooling1D", "QAveragePooling2D",
     "QGlobalMaxPooling1D", "QGlobalMaxPooling2D", "QGlobalAveragePooling1D", "QGlobalAveragePooling2D",
     "QBatchNormDense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU",
+    "QAdd", "QSubtract", "QMaximum", "QMinimum",
 )
 
 
 def import_model(model) -> ModuleOp:
-    """Build the `hgq` IR of a (loaded) HGQ2 Keras model: a chain of supported layers."""
+    """Build the `hgq` IR of a (loaded) HGQ2 Keras model: a graph of supported layers, one input, one output."""
     _quiet_tensorflow()
     from keras import layers as klayers
 
@@ -64,51 +65,90 @@ def import_model(model) -> ModuleOp:
             raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise FrontendError(f"model '{model.name}': only single-input, single-output models are supported")
+    graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
     block = Block()
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    shape = tuple(int(d) for d in graph.inputs[0].shape[1:])
     x = _add(block, hgq.InputOp("inp", int(np.prod(shape)))).result
-    r: analysis.Ranges | None = None  # None: the float input, not quantized yet
-    prev = None
-    for layer in model.layers:
-        if isinstance(layer, klayers.InputLayer):
-            continue
-        kind = type(layer).__name__
-        parents = {id(p.operation): p.operation for node in layer._inbound_nodes for p in node.parent_nodes}
-        if len(parents) != 1 or (prev is not None and next(iter(parents.values())) is not prev):
-            raise FrontendError(f"layer '{layer.name}' ({kind}): only sequential chains are supported")
-        prev = layer
-        if kind in ("Flatten", "Reshape", "Dropout"):  # tensors are flat in row-major order already
-            if kind == "Flatten":
-                shape = (int(np.prod(shape)),)
-            elif kind == "Reshape":
-                shape = tuple(int(d) for d in layer.output.shape[1:])
-            continue
-        if kind in ("Activation", "ReLU"):
-            if r is None:
-                raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
-            if kind == "ReLU" and (layer.max_value is not None or layer.negative_slope or layer.threshold):
-                raise FrontendError(f"layer '{layer.name}' (ReLU): only the plain ReLU is supported (no max_value, slope, threshold)")
-            x, r = _activation(block, layer, x, r)
-            continue
-        x, r = _input_quantizer(block, layer, x, r, shape)
-        if kind in ("QDense", "QBatchNormDense"):
-            if len(shape) != 1:
-                raise FrontendError(f"layer '{layer.name}' (QDense): input shape {shape} is not flat (add a Flatten)")
-            x, r, shape = _dense(block, layer, x, r, shape)
-        elif kind.startswith("QConv"):
-            x, r, shape = _conv(block, layer, x, r, shape)
-        elif kind == "QBatchNormalization":
-            x, r = _batchnorm(block, layer, x, r, shape)
-        elif "Average" in kind:
-            x, r, shape = _avgpool(block, layer, x, r, shape)
-        else:
-            x, r, shape = _maxpool(block, layer, x, r, shape)
-        if layer.enable_oq:
-            x, r = _quantize(block, layer, layer.oq, x, r, shape)
+    # every Keras tensor's value: (ssa, exact ranges or None while not quantized, shape)
+    values: dict[int, tuple] = {id(graph.inputs[0]): (x, None, shape)}
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            layer = node.operation
+            if isinstance(layer, klayers.InputLayer):
+                continue
+            ins = [values[id(t)] for t in node.input_tensors]
+            if len(node.output_tensors) != 1:
+                raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): several outputs are not supported")
+            values[id(node.output_tensors[0])] = _import_layer(block, layer, ins)
+    x, r, shape = values[id(graph.outputs[0])]
+    if r is None:
+        raise FrontendError(f"model '{model.name}': the output is never quantized")
     _add(block, hgq.OutputOp("out", x))
     _add(block, func.ReturnOp())
     name = re.sub(r"\W", "_", model.name) or "model"
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
+
+
+MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp}
+
+
+def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """(ssa, ranges, shape) of one layer's output, from its inputs'."""
+    kind = type(layer).__name__
+    if kind in MERGES:
+        return _merge(block, layer, ins)
+    if len(ins) != 1:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): expected one input, got {len(ins)}")
+    x, r, shape = ins[0]
+    if kind in ("Flatten", "Reshape", "Dropout"):  # tensors are flat in row-major order already
+        if kind == "Flatten":
+            shape = (int(np.prod(shape)),)
+        elif kind == "Reshape":
+            shape = tuple(int(d) for d in layer.output.shape[1:])
+        return x, r, shape
+    if kind in ("Activation", "ReLU"):
+        if r is None:
+            raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
+        if kind == "ReLU" and (layer.max_value is not None or layer.negative_slope or layer.threshold):
+            raise FrontendError(f"layer '{layer.name}' (ReLU): only the plain ReLU is supported (no max_value, slope, threshold)")
+        x, r = _activation(block, layer, x, r)
+        return x, r, shape
+    x, r = _input_quantizer(block, layer, x, r, shape)
+    if kind in ("QDense", "QBatchNormDense"):
+        if len(shape) != 1:
+            raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not flat (add a Flatten)")
+        x, r, shape = _dense(block, layer, x, r, shape)
+    elif kind.startswith("QConv"):
+        x, r, shape = _conv(block, layer, x, r, shape)
+    elif kind == "QBatchNormalization":
+        x, r = _batchnorm(block, layer, x, r, shape)
+    elif "Average" in kind:
+        x, r, shape = _avgpool(block, layer, x, r, shape)
+    else:
+        x, r, shape = _maxpool(block, layer, x, r, shape)
+    if layer.enable_oq:
+        x, r = _quantize(block, layer, layer.oq, x, r, shape)
+    return x, r, shape
+
+
+def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
+    kind = type(layer).__name__
+    if len(ins) != 2 or ins[0][2] != ins[1][2]:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): only two inputs of one shape are supported")
+    quantized = []
+    for n, (x, r, shape) in enumerate(ins):
+        if layer.enable_iq:
+            x, r = _quantize(block, layer, layer.iq[n], x, r, shape)
+        elif r is None:
+            raise FrontendError(f"layer '{layer.name}' ({kind}): an unquantized input needs the input quantizer")
+        quantized.append((x, r))
+    (a, ra), (b, rb) = quantized
+    r = analysis.elementwise_output(MERGES[kind].name.removeprefix("hgq."), ra, rb)
+    y = _add(block, MERGES[kind](a, b, _type(r)), layer).result
+    shape = ins[0][2]
+    if layer.enable_oq:
+        y, r = _quantize(block, layer, layer.oq, y, r, shape)
+    return y, r, shape
 
 
 def _add(block: Block, op, layer=None):

@@ -48,11 +48,12 @@ def run_fx(func_op: func.FuncOp, inputs: Mapping[str, np.ndarray]) -> dict[str, 
             env[op.result] = np.full(batch, v, dtype=np.int64 if abs(v) < 2**62 else object)
         elif isinstance(op, fx.ShiftOp | fx.RegOp):
             env[op.result] = env[op.input]
-        elif isinstance(op, fx.AddOp | fx.SubOp | fx.MaxOp):
+        elif isinstance(op, fx.AddOp | fx.SubOp | fx.MaxOp | fx.MinOp):
             t = op.result.type
             a = _aligned(env[op.lhs], op.lhs.type, t.frac)
             b = _aligned(env[op.rhs], op.rhs.type, t.frac)
-            r = a + b if isinstance(op, fx.AddOp) else a - b if isinstance(op, fx.SubOp) else np.maximum(a, b)
+            fn = {fx.AddOp: np.add, fx.SubOp: np.subtract, fx.MaxOp: np.maximum, fx.MinOp: np.minimum}[type(op)]
+            r = fn(a, b)
             env[op.result] = wrap(np.asarray(r), t)
         elif isinstance(op, fx.NegOp):
             env[op.result] = wrap(np.asarray(-env[op.input]), op.result.type)

@@ -51,6 +51,12 @@ def _eval(op: Operation, args: list) -> Fixed:
         return conv(args[0], args[1], args[2] if len(args) > 2 else None, attr_array(op.patches))
     if isinstance(op, hgq.MaxPoolOp):
         return maxpool(args[0], attr_array(op.windows))
+    if isinstance(op, hgq.ELEMENTWISE):
+        a, b = args
+        f = max(a.frac, b.frac)
+        x, y = a.at_frac(f), b.at_frac(f)
+        fn = {hgq.AddOp: np.add, hgq.SubOp: np.subtract, hgq.MaxOp: np.maximum, hgq.MinOp: np.minimum}[type(op)]
+        return Fixed(fn(x, y), f)
     if isinstance(op, hgq.ReluOp):
         x = args[0]
         return Fixed(np.maximum(x.mantissa, 0), x.frac)

@@ -88,6 +88,9 @@ class Model:
                 r[op.result] = analysis.conv_output(r[op.input], attr_array(op.patches), d.wm, d.we, d.bm, d.be)
             elif isinstance(op, hgq.MaxPoolOp):
                 r[op.result] = analysis.maxpool_output(r[op.input], attr_array(op.windows))
+            elif isinstance(op, hgq.ELEMENTWISE):
+                kind = op.name.removeprefix("hgq.")
+                r[op.result] = analysis.elementwise_output(kind, r[op.lhs], r[op.rhs])
             elif isinstance(op, hgq.ReluOp):
                 r[op.result] = analysis.relu_output(r[op.input])
         return r
@@ -129,6 +132,8 @@ class Model:
                 add(hgq.MaxPoolOp(vmap[op.input], attr_array(op.windows), envelope_type(ranges[op.result])), op)
             elif isinstance(op, hgq.ReluOp):
                 add(hgq.ReluOp(vmap[op.input], envelope_type(ranges[op.result])), op)
+            elif isinstance(op, hgq.ELEMENTWISE):
+                add(type(op)(vmap[op.lhs], vmap[op.rhs], envelope_type(ranges[op.result])), op)
             elif isinstance(op, hgq.ConstOp):
                 continue  # re-created next to their users
             else:

@@ -192,12 +192,13 @@ class _HwBuilder:
         if isinstance(op, fx.NegOp):
             a = self.align(args[0], op.input.type, t.frac, w)
             return self.emit(comb.SubOp(self.const(0, w), a, attr_dict=attrs))
-        if isinstance(op, fx.MaxOp):
+        if isinstance(op, fx.MaxOp | fx.MinOp):
             wc = max(op.lhs.type.width + t.frac - op.lhs.type.frac, op.rhs.type.width + t.frac - op.rhs.type.frac) + 1
             a = self.align(args[0], op.lhs.type, t.frac, wc)
             b = self.align(args[1], op.rhs.type, t.frac, wc)
             lt = self.emit(comb.ICmpOp(a, b, "slt"))
-            return self.resize(self.emit(comb.MuxOp(lt, b, a, attr_dict=attrs)), True, w)
+            pick = (b, a) if isinstance(op, fx.MaxOp) else (a, b)
+            return self.resize(self.emit(comb.MuxOp(lt, *pick, attr_dict=attrs)), True, w)
         if isinstance(op, fx.ReluOp):
             tin = op.input.type
             if not tin.signed:

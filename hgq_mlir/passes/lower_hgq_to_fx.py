@@ -144,6 +144,9 @@ class _Lowering:
                 env[op.result] = [self.maximum([x[i] for i in row if i >= 0]) for row in attr_array(op.windows)]
             elif isinstance(op, hgq.ReluOp):
                 env[op.result] = [self.relu(e) for e in self.elems(env[op.input])]
+            elif isinstance(op, hgq.ELEMENTWISE):
+                pairs = zip(self.elems(env[op.lhs]), self.elems(env[op.rhs]), strict=True)
+                env[op.result] = [self.elementwise(type(op), a, b) for a, b in pairs]
             elif isinstance(op, hgq.OutputOp):
                 for index, e in enumerate(self.elems(env[op.input])):
                     if e is not None:
@@ -206,6 +209,26 @@ class _Lowering:
         if e.lo >= 0:
             return e
         return Elem(self.emit(fx.ReluOp(e.value, fx.fixed_for_range(0, e.hi, e.frac))), 0, e.hi)
+
+    def elementwise(self, kind, a: Elem | None, b: Elem | None) -> Elem | None:
+        if kind is hgq.AddOp:
+            return b if a is None else a if b is None else self.add(a, b)
+        if kind is hgq.SubOp:
+            if b is None:
+                return a
+            if a is None:
+                return Elem(self.emit(fx.NegOp(b.value, fx.fixed_for_range(-b.hi, -b.lo, b.frac))), -b.hi, -b.lo)
+            return self.add(a, b, subtract=True)
+        if kind is hgq.MaxOp:
+            return self.maximum([a, b])
+        a = a if a is not None else self.const(0, 0)  # min: a zero side is a real 0
+        b = b if b is not None else self.const(0, 0)
+        f = max(a.frac, b.frac)
+        lo = min(a.lo << (f - a.frac), b.lo << (f - b.frac))
+        hi = min(a.hi << (f - a.frac), b.hi << (f - b.frac))
+        if lo == hi == 0:
+            return None
+        return Elem(self.emit(fx.MinOp(a.value, b.value, fx.fixed_for_range(lo, hi, f))), lo, hi)
 
     def maximum(self, xs: list[Elem | None]) -> Elem | None:
         """max over a window, as a balanced tree of fx.max (a zero element is the constant 0)."""

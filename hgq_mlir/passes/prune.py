@@ -101,11 +101,14 @@ def _drop_dead(model: Model) -> bool:
         if isinstance(op, hgq.OutputOp):
             mark(op.input, np.ones(op.input.type.get_shape()[0], dtype=bool))
             continue
-        if not isinstance(op, hgq.QuantizeOp | hgq.DenseOp | hgq.ReluOp | hgq.ConvOp | hgq.MaxPoolOp):
+        if not isinstance(op, (hgq.QuantizeOp, hgq.DenseOp, hgq.ReluOp, hgq.ConvOp, hgq.MaxPoolOp, *hgq.ELEMENTWISE)):
             continue
         out = live.get(op.result, np.zeros(op.result.type.get_shape()[0], dtype=bool))
         if isinstance(op, hgq.ReluOp):
             mark(op.input, out)
+        elif isinstance(op, hgq.ELEMENTWISE):
+            mark(op.lhs, out)
+            mark(op.rhs, out)
         elif isinstance(op, hgq.QuantizeOp):
             q = model.quant[op]
             alive = (q.k + q.i + q.f) > 0

@@ -13,15 +13,15 @@ def _save(model, path):
 @pytest.fixture(scope="module")
 def bad_models(tmp_path_factory):
     import keras
-    from hgq.layers import QAveragePooling1D, QDense
+    from hgq.layers import QDense
 
     root = tmp_path_factory.mktemp("bad")
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="plain_dense")], name="plain")
-    pool = keras.Sequential([keras.Input((8, 2)), QAveragePooling1D(2, name="avg"), keras.layers.Flatten(), QDense(2)], name="pool")
+    norm = keras.Sequential([keras.Input((8,)), QDense(4), keras.layers.LayerNormalization(name="ln"), QDense(2)], name="norm")
     tanh = keras.Sequential([keras.Input((4,)), QDense(3, activation="tanh", name="d_tanh")], name="tanh")
     return {
         "plain": _save(plain, root / "plain.keras"),
-        "pool": _save(pool, root / "pool.keras"),
+        "norm": _save(norm, root / "norm.keras"),
         "tanh": _save(tanh, root / "tanh.keras"),
     }
 
@@ -30,7 +30,7 @@ def bad_models(tmp_path_factory):
     "name, message",
     [
         ("plain", "layer 'plain_dense' (Dense) is not supported"),
-        ("pool", "layer 'avg' (QAveragePooling1D) is not supported"),
+        ("norm", "layer 'ln' (LayerNormalization) is not supported"),
         ("tanh", "layer 'd_tanh' (QDense): activation 'tanh' is not supported"),
     ],
 )

@@ -68,3 +68,12 @@ def test_pruned_model_has_mostly_zero_weights(trained_models):
     zero = float(np.mean(weights == 0))
     print(f"pruned model: {zero:.1%} of weights and biases are zero")
     assert zero > 0.5
+
+
+def test_fixed_types_compare_by_value():
+    """Types with different formats must differ (CSE merges ops whose types compare equal)."""
+    from hgq_mlir.dialects import fx, hgq
+
+    for t in (fx.FixedType, hgq.FixedType):
+        assert t(0, 1, 0) == t(0, 1, 0)
+        assert t(0, 1, 0) != t(0, 2, -1) and hash(t(1, 2, 3)) != hash(t(1, 2, 4))

@@ -10,10 +10,9 @@ Shifts are changes of type: they cost no logic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 from xdsl.dialects.builtin import IntAttr, StringAttr
-from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.ir import Attribute, Dialect, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -23,60 +22,29 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir.dialects.kif import KIFType
 
 
 @irdl_attr_definition
-class FixedType(ParametrizedAttribute, TypeAttribute):
+class FixedType(KIFType):
     """`!fx.fixed<k, i, f>`: a (k+i+f)-bit two's complement (k=1) or unsigned mantissa."""
 
     name = "fx.fixed"
 
+    # the parameters are declared here, not only on the base: xDSL derives equality and
+    # hashing from the concrete class's own fields
     k: IntAttr
     i: IntAttr
     f: IntAttr
 
-    def __init__(self, k: int, i: int, f: int):
-        super().__init__(IntAttr(k), IntAttr(i), IntAttr(f))
-
-    @property
-    def width(self) -> int:
-        return self.k.data + self.i.data + self.f.data
-
-    @property
-    def signed(self) -> bool:
-        return self.k.data == 1
-
-    @property
-    def frac(self) -> int:
-        return self.f.data
-
-    def mantissa_range(self) -> tuple[int, int]:
-        if self.signed:
-            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
-        return 0, (1 << self.width) - 1
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        with parser.in_angle_brackets():
-            k = parser.parse_integer()
-            parser.parse_punctuation(",")
-            i = parser.parse_integer()
-            parser.parse_punctuation(",")
-            f = parser.parse_integer()
-        return [IntAttr(k), IntAttr(i), IntAttr(f)]
-
-    def print_parameters(self, printer: Printer) -> None:
-        printer.print_string(f"<{self.k.data}, {self.i.data}, {self.f.data}>")
-
     def verify(self) -> None:
-        if self.k.data not in (0, 1):
-            raise VerifyException(f"sign bit k must be 0 or 1, got {self.k.data}")
+        super().verify()
         if self.width < 1:
             raise VerifyException(f"width k+i+f must be at least 1, got {self.width} (zero is a constant)")
 
@@ -88,6 +56,23 @@ def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
         return FixedType(1, width - 1 - f, f)
     width = max(hi.bit_length(), 1)
     return FixedType(0, width - f, f)
+
+
+def _print_unary_tail(printer: Printer, op: IRDLOperation) -> None:
+    """` {attrs} : <input type> -> <result type>`, the end of every custom unary format."""
+    printer.print_op_attributes(op.attributes)
+    printer.print_string(" : ")
+    printer.print_attribute(op.operands[0].type)
+    printer.print_string(" -> ")
+    printer.print_attribute(op.results[0].type)
+
+
+def _parse_unary_tail(parser: Parser):
+    attrs = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    in_type = parser.parse_type()
+    parser.parse_punctuation("->")
+    return attrs, in_type, parser.parse_type()
 
 
 def _fixed(value: SSAValue, what: str) -> FixedType:
@@ -194,22 +179,14 @@ class ShiftOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_operand(self.input)
         printer.print_string(f" by {self.amount.data}")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
+        _print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> ShiftOp:
         x = parser.parse_unresolved_operand()
         parser.parse_keyword("by")
         amount = parser.parse_integer()
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        in_type = parser.parse_type()
-        parser.parse_punctuation("->")
-        out_type = parser.parse_type()
+        attrs, in_type, out_type = _parse_unary_tail(parser)
         return cls.create(
             operands=[parser.resolve_operand(x, in_type)],
             result_types=[out_type],
@@ -247,21 +224,13 @@ class QuantizeOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_operand(self.input)
         printer.print_string(f" {self.round.data} {self.overflow.data}")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
+        _print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> QuantizeOp:
         x = parser.parse_unresolved_operand()
         round_mode, overflow = parser.parse_identifier(), parser.parse_identifier()
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        in_type = parser.parse_type()
-        parser.parse_punctuation("->")
-        out_type = parser.parse_type()
+        attrs, in_type, out_type = _parse_unary_tail(parser)
         return cls.create(
             operands=[parser.resolve_operand(x, in_type)],
             result_types=[out_type],

@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.ir import Attribute, Dialect, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -39,10 +39,11 @@ class _Canonical(HasCanonicalizationPatternsTrait):
         from hgq_mlir.passes.canonicalization_patterns import hgq as patterns
 
         return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.QuantizeOfConst())
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from hgq_mlir.dialects.kif import KIFType
 from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
 
 ROUND_MODES = ("RND", "RND_CONV", "TRN")
@@ -50,40 +51,15 @@ OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
 
 
 @irdl_attr_definition
-class FixedType(ParametrizedAttribute, TypeAttribute):
+class FixedType(KIFType):
     """`!hgq.fixed<k, i, f>`: width k+i+f, value = mantissa * 2^-f."""
 
     name = "hgq.fixed"
 
+    # declared here too: xDSL derives equality and hashing from the concrete class's fields
     k: IntAttr
     i: IntAttr
     f: IntAttr
-
-    def __init__(self, k: int, i: int, f: int):
-        super().__init__(IntAttr(k), IntAttr(i), IntAttr(f))
-
-    @property
-    def width(self) -> int:
-        return self.k.data + self.i.data + self.f.data
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        with parser.in_angle_brackets():
-            k = parser.parse_integer()
-            parser.parse_punctuation(",")
-            i = parser.parse_integer()
-            parser.parse_punctuation(",")
-            f = parser.parse_integer()
-        if k not in (0, 1):
-            parser.raise_error(f"sign bit k must be 0 or 1, got {k}")
-        return [IntAttr(k), IntAttr(i), IntAttr(f)]
-
-    def print_parameters(self, printer: Printer) -> None:
-        printer.print_string(f"<{self.k.data}, {self.i.data}, {self.f.data}>")
-
-    def verify(self) -> None:
-        if self.k.data not in (0, 1):
-            raise VerifyException(f"sign bit k must be 0 or 1, got {self.k.data}")
 
 
 def fixed_tensor(shape: Sequence[int], k: int, i: int, f: int) -> TensorType:

@@ -39,15 +39,22 @@ def unpack(port: dict, words: list[int]) -> dict[int, np.ndarray]:
     return out
 
 
-def testbench(interface: dict, n: int) -> str:
-    top, latency = interface["top"], interface["latency"]
+def _stored_inputs(interface: dict, n: int, files: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Testbench pieces that replay `<files><k>.hex` into input port k, one word per cycle:
+    (declarations, $readmemh loads, per-cycle drive statements, port connections)."""
     decl, load, drive, conns = [], [], [], []
     for k, p in enumerate(interface["inputs"]):
         w = p["width"]
-        decl.append(f"  reg [{w - 1}:0] mem{k} [0:{n - 1}];\n  reg [{w - 1}:0] in{k};")
-        load.append(f'    $readmemh("in{k}.hex", mem{k});')
-        drive.append(f"      if (i < {n}) in{k} = mem{k}[i];")
+        decl.append(f"  reg [{w - 1}:0] mem_in{k} [0:{n - 1}];\n  reg [{w - 1}:0] in{k};")
+        load.append(f'    $readmemh("{files}{k}.hex", mem_in{k});')
+        drive.append(f"      if (i < {n}) in{k} = mem_in{k}[i];")
         conns.append(f".{p['port']}(in{k})")
+    return decl, load, drive, conns
+
+
+def testbench(interface: dict, n: int) -> str:
+    top, latency = interface["top"], interface["latency"]
+    decl, load, drive, conns = _stored_inputs(interface, n, "in")
     fmt = []
     for k, p in enumerate(interface["outputs"]):
         decl.append(f"  wire [{p['width'] - 1}:0] out{k};")
@@ -86,13 +93,8 @@ def self_checking_testbench(interface: dict, n: int, stem: str) -> str:
     """A testbench that replays stored inputs (`<stem>_in<k>.hex`) and compares every output
     port with stored expected words (`<stem>_out<k>.hex`); prints PASS or FAIL and a count."""
     top, latency = interface["top"], interface["latency"]
-    decl, load, drive, conns, check = [], [], [], [], []
-    for k, p in enumerate(interface["inputs"]):
-        w = p["width"]
-        decl.append(f"  reg [{w - 1}:0] mem_in{k} [0:{n - 1}];\n  reg [{w - 1}:0] in{k};")
-        load.append(f'    $readmemh("{stem}_in{k}.hex", mem_in{k});')
-        drive.append(f"      if (i < {n}) in{k} = mem_in{k}[i];")
-        conns.append(f".{p['port']}(in{k})")
+    decl, load, drive, conns = _stored_inputs(interface, n, f"{stem}_in")
+    check = []
     for k, p in enumerate(interface["outputs"]):
         w = p["width"]
         decl.append(f"  reg [{w - 1}:0] mem_out{k} [0:{n - 1}];\n  wire [{w - 1}:0] out{k};")

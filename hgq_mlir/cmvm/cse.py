@@ -82,19 +82,21 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
             width += jitter[key]
         return count * 1024 - width
 
+    def record(c: int, a: int, b: int) -> tuple | None:
+        """Index the pattern that terms a and b of column c form; its key (None: no pattern)."""
+        key, swapped = key_of(terms[c][a], terms[c][b])
+        if key is None:
+            return None
+        entry = (c, b, a) if swapped else (c, a, b)
+        occ[key].add(entry)
+        pairs_of[(c, a)].append((key, entry))
+        pairs_of[(c, b)].append((key, entry))
+        return key
+
     def add_pairs(c: int, tid: int) -> None:
-        mine = terms[c][tid]
-        for other, data in terms[c].items():
-            if other == tid:
-                continue
-            key, swapped = key_of(mine, data)
-            if key is None:
-                continue
-            entry = (c, other, tid) if swapped else (c, tid, other)
-            occ[key].add(entry)
-            pairs_of[(c, tid)].append((key, entry))
-            pairs_of[(c, other)].append((key, entry))
-            if len(occ[key]) >= 2:
+        for other in terms[c]:
+            key = record(c, tid, other) if other != tid else None
+            if key is not None and len(occ[key]) >= 2:
                 heapq.heappush(heap, (-score(key, len(occ[key])), key))
 
     def drop_term(c: int, tid: int) -> None:
@@ -106,13 +108,7 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
         tids = list(terms[c])
         for n, a in enumerate(tids):
             for b in tids[n + 1 :]:
-                key, swapped = key_of(terms[c][a], terms[c][b])
-                if key is None:
-                    continue
-                entry = (c, b, a) if swapped else (c, a, b)
-                occ[key].add(entry)
-                pairs_of[(c, a)].append((key, entry))
-                pairs_of[(c, b)].append((key, entry))
+                record(c, a, b)
     for key, s in occ.items():
         if len(s) >= 2:
             heap.append((-score(key, len(s)), key))

@@ -28,6 +28,7 @@ from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
 
 
@@ -56,23 +57,6 @@ def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
         return FixedType(1, width - 1 - f, f)
     width = max(hi.bit_length(), 1)
     return FixedType(0, width - f, f)
-
-
-def _print_unary_tail(printer: Printer, op: IRDLOperation) -> None:
-    """` {attrs} : <input type> -> <result type>`, the end of every custom unary format."""
-    printer.print_op_attributes(op.attributes)
-    printer.print_string(" : ")
-    printer.print_attribute(op.operands[0].type)
-    printer.print_string(" -> ")
-    printer.print_attribute(op.results[0].type)
-
-
-def _parse_unary_tail(parser: Parser):
-    attrs = parser.parse_optional_attr_dict()
-    parser.parse_punctuation(":")
-    in_type = parser.parse_type()
-    parser.parse_punctuation("->")
-    return attrs, in_type, parser.parse_type()
 
 
 def _fixed(value: SSAValue, what: str) -> FixedType:
@@ -179,14 +163,14 @@ class ShiftOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_operand(self.input)
         printer.print_string(f" by {self.amount.data}")
-        _print_unary_tail(printer, self)
+        print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> ShiftOp:
         x = parser.parse_unresolved_operand()
         parser.parse_keyword("by")
         amount = parser.parse_integer()
-        attrs, in_type, out_type = _parse_unary_tail(parser)
+        attrs, in_type, out_type = parse_unary_tail(parser)
         return cls.create(
             operands=[parser.resolve_operand(x, in_type)],
             result_types=[out_type],
@@ -224,13 +208,13 @@ class QuantizeOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_operand(self.input)
         printer.print_string(f" {self.round.data} {self.overflow.data}")
-        _print_unary_tail(printer, self)
+        print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> QuantizeOp:
         x = parser.parse_unresolved_operand()
         round_mode, overflow = parser.parse_identifier(), parser.parse_identifier()
-        attrs, in_type, out_type = _parse_unary_tail(parser)
+        attrs, in_type, out_type = parse_unary_tail(parser)
         return cls.create(
             operands=[parser.resolve_operand(x, in_type)],
             result_types=[out_type],

@@ -43,6 +43,7 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
 from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
 
@@ -81,13 +82,6 @@ def envelope_of_range(lo: float, hi: float, f: int) -> FixedType:
     mag = max(hi + 2.0**-f, -lo, 2.0**-f)
     i = int(np.ceil(np.log2(mag)))
     return FixedType(k, max(i, -f), f)
-
-
-def _parse_arrow_types(parser: Parser) -> tuple[Attribute, Attribute]:
-    parser.parse_punctuation(":")
-    in_type = parser.parse_type()
-    parser.parse_punctuation("->")
-    return in_type, parser.parse_type()
 
 
 def _tensor_shape(value: SSAValue, what: str) -> tuple[int, ...]:
@@ -144,11 +138,7 @@ class QuantizeOp(IRDLOperation):
         printer.print_operand(self.input)
         printer.print_string(f" {self.round.data} {self.overflow.data}")
         print_keyword_arrays(printer, [("k", self.k), ("i", self.i), ("f", self.f)])
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
+        print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> QuantizeOp:
@@ -157,8 +147,7 @@ class QuantizeOp(IRDLOperation):
         overflow = parser.parse_identifier()
         props: dict[str, Attribute] = dict(parse_keyword_arrays(parser, ("k", "i", "f")))
         props["round"], props["overflow"] = StringAttr(round_mode), StringAttr(overflow)
-        attrs = parser.parse_optional_attr_dict()
-        in_type, out_type = _parse_arrow_types(parser)
+        attrs, in_type, out_type = parse_unary_tail(parser)
         operand = parser.resolve_operand(x, in_type)
         return cls.create(operands=[operand], result_types=[out_type], properties=props, attributes=attrs)
 
@@ -450,18 +439,13 @@ class MaxPoolOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_operand(self.input)
         print_keyword_arrays(printer, [("windows", self.windows)])
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
+        print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> MaxPoolOp:
         x = parser.parse_unresolved_operand()
         props = dict(parse_keyword_arrays(parser, ("windows",)))
-        attrs = parser.parse_optional_attr_dict()
-        in_type, out_type = _parse_arrow_types(parser)
+        attrs, in_type, out_type = parse_unary_tail(parser)
         return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
 
     def verify_(self) -> None:

@@ -162,6 +162,35 @@ def elementwise_output(kind: str, a: Ranges, b: Ranges) -> Ranges:
     return Ranges(f, _obj(lo), _obj(hi))
 
 
+def concat_output(parts: list[Ranges]) -> Ranges:
+    return Ranges(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("frac", "lo", "hi")))
+
+
+def gather_output(x: Ranges, index: np.ndarray) -> Ranges:
+    return Ranges(x.frac[index], x.lo[index], x.hi[index])
+
+
+def lut_keys(x: Ranges, in_lo: np.ndarray, in_frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per element, the first and last table index the input's range reaches."""
+    first, last = [], []
+    for f, lo, hi, base, fin in zip(x.frac, x.lo, x.hi, in_lo, in_frac, strict=True):
+        d = int(fin) - int(f)  # the input's values are on its own grid: exact either way
+        lo, hi = (int(lo) << d, int(hi) << d) if d >= 0 else (int(lo) >> -d, int(hi) >> -d)
+        first.append(lo - int(base))
+        last.append(hi - int(base))
+    return np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+
+
+def lut_output(x: Ranges, in_lo, in_frac, out_frac, table) -> Ranges:
+    """Exact ranges of a lookup table: min and max over the entries the input reaches."""
+    first, last = lut_keys(x, in_lo, in_frac)
+    t = table.shape[1]
+    first, last = np.clip(first, 0, t - 1), np.clip(last, 0, t - 1)
+    lo = [int(row[a:b + 1].min()) for row, a, b in zip(table, first, last, strict=True)]
+    hi = [int(row[a:b + 1].max()) for row, a, b in zip(table, first, last, strict=True)]
+    return Ranges(np.asarray(out_frac, dtype=np.int64), _obj(lo), _obj(hi))
+
+
 def relu_output(x: Ranges) -> Ranges:
     zero = _obj(np.zeros(len(x)))
     return Ranges(x.frac, np.maximum(x.lo, zero), np.maximum(x.hi, zero))

@@ -182,3 +182,74 @@ def build_residual_model(seed: int = 0, epochs: int = 2):
 
     trace_minmax(model, x, verbose=False)
     return model
+
+
+def _fit_and_trace(model, x, y, loss, epochs: int):
+    import keras
+    from hgq.utils import trace_minmax
+
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    trace_minmax(model, x, verbose=False)
+    return model
+
+
+def build_muon_model(seed: int = 0, epochs: int = 2, hits: int = 16):
+    """Shaped like HGQ's muon-tracking task: Conv1D over detector hits, a residual add, a
+    tanh lookup table (QUnaryFunctionLUT), a dense regression head."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QAdd, QConv1D, QDense, QUnaryFunctionLUT
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(1024, hits, 3)).astype(np.float32)
+    slope = np.linspace(-1, 1, hits)
+    y = np.stack([(x[:, :, 0] * slope).sum(1), np.tanh(x[:, :, 1].mean(1))], 1).astype(np.float32)
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND"):
+        inp = keras.Input((hits, 3), name="hits")
+        a = QConv1D(4, 3, padding="same", activation="relu", name="conv1")(inp)
+        b = QConv1D(4, 3, padding="same", name="conv2")(a)
+        h = QAdd(name="residual")([a, b])
+        h = QUnaryFunctionLUT("tanh", name="tanh")(h)
+        h = keras.layers.Flatten(name="flatten")(h)
+        h = QDense(8, activation="relu", name="dense1")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="muon")
+    return _fit_and_trace(model, x, y, "mse", epochs)
+
+
+def build_multi_io_model(seed: int = 0, epochs: int = 2):
+    """Two inputs, two outputs: QEinsumDense (per-position and transposed forms), a sigmoid
+    table, Concatenate along the channel and flat axes, two dense heads."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense, QEinsumDense, QUnaryFunctionLUT
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    xa = rng.normal(size=(1024, 8, 4)).astype(np.float32)
+    xb = rng.normal(size=(1024, 8, 2)).astype(np.float32)
+    y0 = np.stack([xa[:, :, 0].sum(1), xb[:, :, 1].max(1)], 1).astype(np.float32)
+    y1 = (xa[:, :, 1] * xb[:, :, 0]).mean(1, keepdims=True).astype(np.float32)
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND"):
+        a_in = keras.Input((8, 4), name="tracks")
+        b_in = keras.Input((8, 2), name="towers")
+        a = QEinsumDense("abc,cd->abd", output_shape=(8, 5), bias_axes="d", activation="relu", name="per_track")(a_in)
+        t = QEinsumDense("abc,cd->adb", output_shape=(3, 8), name="transposed")(a_in)
+        b = QUnaryFunctionLUT("sigmoid", name="sigmoid")(b_in)
+        h = keras.layers.Concatenate(axis=-1, name="join")([a, b])  # (8, 7): interleaved
+        h = keras.layers.Flatten(name="flat")(h)
+        t = keras.layers.Flatten(name="flat_t")(t)
+        h = keras.layers.Concatenate(name="join_all")([h, t])
+        h = QDense(12, activation="relu", name="hidden")(h)
+        out0 = QDense(2, name="head0")(h)
+        out1 = QDense(1, name="head1")(h)
+        model = keras.Model([a_in, b_in], [out0, out1], name="multi_io")
+    return _fit_and_trace(model, [xa, xb], [y0, y1], "mse", epochs)

@@ -96,11 +96,28 @@ def _lut_cost(op: Operation) -> int:
     if isinstance(op, comb.MuxOp):
         # a select shares the LUT of the logic it feeds (measured with Yosys synth_xilinx)
         return 0 if _absorbed(op.result) else w
+    if isinstance(op, hw.ArrayGetOp):
+        return _table_luts(op)
     if isinstance(op, comb.ICmpOp):
         if any(isinstance(v.owner, hw.ConstantOp) for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         return (op.lhs.type.width.data + 1) // 2
     return 0
+
+
+def _table_luts(op: hw.ArrayGetOp) -> int:
+    """A constant table: each output bit that is not constant is a function of the index bits,
+    one 6-LUT up to 6 inputs, doubling per extra input (F7/F8 muxes are free, wider muxes not)."""
+    n = op.index.type.width.data
+    w = _width_of(op.result.type)
+    entries = [v.owner.value.value.data for v in op.input.owner.operands]
+    varying = sum(1 for b in range(w) if len({(e >> b) & 1 for e in entries}) > 1)
+    per_bit = 1 if n <= 6 else (1 << (n - 6)) + -(-max((1 << max(n - 8, 0)) - 1, 0) // 3)
+    return varying * per_bit
+
+
+def _width_of(t) -> int:
+    return t.width.data if isinstance(t, IntegerType) else 1
 
 
 def _json_attr(top: hw.HWModuleOp, key: str) -> dict:
@@ -118,12 +135,13 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
         cost = _lut_cost(op)
         is_adder = isinstance(op, comb.AddOp | comb.SubOp)
+        is_level = is_adder or isinstance(op, hw.ArrayGetOp)  # a table lookup is a logic level too
         if cost or is_adder:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
         if isinstance(op, seq.CompRegOp):
             per_layer[layer]["ffs"] += _used_bits(op.results[0])
-        if is_adder:
+        if is_level:
             for v in op.operands:
                 graph.add_edge(v.owner, op, w=1)
         elif not isinstance(op, hw.ConstantOp | seq.CompRegOp):  # registers end a stage's paths

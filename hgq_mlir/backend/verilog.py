@@ -36,6 +36,12 @@ def interface_of(top: hw.HWModuleOp) -> dict:
 
 def _width(v: SSAValue) -> int:
     t = v.type
+    if isinstance(t, hw.ArrayType):
+        return _width_of(t.get_element_type()) * len(t)
+    return _width_of(t)
+
+
+def _width_of(t) -> int:
     return t.width.data if isinstance(t, IntegerType) else 1
 
 
@@ -100,6 +106,19 @@ def emit_verilog(top: hw.HWModuleOp, header: str = "") -> str:
             expr = f"$signed({a}) {sym} $signed({b})" if signed else f"{a} {sym} {b}"
         elif isinstance(op, comb.MuxOp):
             expr = f"{ref(op.cond)} ? {ref(op.true_value)} : {ref(op.false_value)}"
+        elif isinstance(op, hw.ArrayCreateOp):
+            # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout)
+            ew = _width(op.inputs[0])
+            if any(v not in consts for v in op.inputs):
+                raise UserError("hw.array_create: the Verilog target emits constant arrays only")
+            packed = 0
+            for v in op.inputs:
+                packed = (packed << ew) | (consts[v] & ((1 << ew) - 1))
+            w = ew * len(op.inputs)
+            expr = _literal(packed, w)
+        elif isinstance(op, hw.ArrayGetOp):
+            ew = _width(op.result)
+            expr = f"{ref(op.input)}[{ref(op.index)} * {ew} +: {ew}]"
         elif isinstance(op, seq.CompRegOp):
             name = f"_n{n}"
             n += 1

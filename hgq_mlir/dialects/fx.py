@@ -11,7 +11,8 @@ Shifts are changes of type: they cost no logic.
 from __future__ import annotations
 
 
-from xdsl.dialects.builtin import IntAttr, StringAttr
+import numpy as np
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntAttr, StringAttr
 from xdsl.ir import Attribute, Dialect, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -28,6 +29,7 @@ from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
 
@@ -263,6 +265,58 @@ class ConstOp(IRDLOperation):
 
 
 @irdl_op_definition
+class LutOp(IRDLOperation):
+    """A lookup table: input mantissa m in [lo, lo + len(table)) gives the mantissa table[m - lo]."""
+
+    name = "fx.lut"
+
+    input = operand_def(FixedType)
+    lo = prop_def(IntAttr)
+    table = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    def __init__(self, x: SSAValue, lo: int, table, result_type: FixedType):
+        super().__init__(
+            operands=[x],
+            properties={"lo": IntAttr(lo), "table": int_array_attr(np.asarray(table, dtype=np.int64))},
+            result_types=[result_type],
+        )
+
+    def entries(self) -> np.ndarray:
+        return attr_array(self.table)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" lo {self.lo.data}")
+        print_keyword_arrays(printer, [("table", self.table)])
+        print_unary_tail(printer, self)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LutOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_keyword("lo")
+        lo = parser.parse_integer()
+        props = dict(parse_keyword_arrays(parser, ("table",)))
+        props["lo"] = IntAttr(lo)
+        attrs, in_type, out_type = parse_unary_tail(parser)
+        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+
+    def verify_(self) -> None:
+        t = _fixed(self.input, "input")
+        table = self.entries()
+        if table.ndim != 1 or table.size < 1:
+            raise VerifyException("fx.lut table must be a non-empty 1-D array")
+        lo, hi = t.mantissa_range()
+        if self.lo.data < lo or self.lo.data + table.size - 1 > hi:
+            raise VerifyException(f"fx.lut keys {self.lo.data}..{self.lo.data + table.size - 1} exceed the input type {t}")
+        rlo, rhi = self.result.type.mantissa_range()
+        if table.min() < rlo or table.max() > rhi:
+            raise VerifyException(f"fx.lut entries do not fit the result type {self.result.type}")
+
+
+@irdl_op_definition
 class RegOp(IRDLOperation):
     """A pipeline register: the value one clock cycle later (stage = the stage it feeds)."""
 
@@ -377,6 +431,6 @@ class OutputOp(_Port):
 
 FX = Dialect(
     "fx",
-    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, NegOp, ReluOp, ShiftOp, QuantizeOp, RegOp],
+    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
     [FixedType],
 )

@@ -10,6 +10,7 @@ op that produced the value (the quantizer's k/i/f, the weights' exponents).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -29,6 +30,7 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
+    var_operand_def,
 )
 from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 
@@ -457,8 +459,122 @@ class MaxPoolOp(IRDLOperation):
             raise VerifyException(f"maxpool result must have shape ({win.shape[0]},)")
 
 
+@irdl_op_definition
+class ConcatOp(IRDLOperation):
+    """The flat concatenation of its operands, in operand order (a Concatenate layer
+    along another axis is this followed by an `hgq.gather`)."""
+
+    name = "hgq.concat"
+    traits = traits_def(Pure())
+
+    inputs = var_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    assembly_format = "$inputs attr-dict `:` type($inputs) `->` type($result)"
+
+    def __init__(self, inputs: Sequence[SSAValue], result_type: Attribute):
+        super().__init__(operands=[list(inputs)], result_types=[result_type])
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException("hgq.concat needs at least one operand")
+        total = sum(_shape1(v, "concat operand")[0] for v in self.inputs)
+        if _shape1(self.result, "concat result") != (total,):
+            raise VerifyException(f"concat result must have shape ({total},)")
+
+
+@irdl_op_definition
+class GatherOp(IRDLOperation):
+    """y[j] = x[index[j]]: a reordering or selection of elements (pure wiring)."""
+
+    name = "hgq.gather"
+    traits = traits_def(Pure())
+
+    input = operand_def(TensorType)
+    index = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    def __init__(self, x: SSAValue, index: np.ndarray, result_type: Attribute):
+        super().__init__(operands=[x], properties={"index": int_array_attr(index)}, result_types=[result_type])
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        print_keyword_arrays(printer, [("index", self.index)])
+        print_unary_tail(printer, self)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> GatherOp:
+        x = parser.parse_unresolved_operand()
+        props = dict(parse_keyword_arrays(parser, ("index",)))
+        attrs, in_type, out_type = parse_unary_tail(parser)
+        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+
+    def verify_(self) -> None:
+        (n_in,) = _shape1(self.input, "gather input")
+        index = attr_array(self.index)
+        if index.ndim != 1 or (index.size and (index.min() < 0 or index.max() >= n_in)):
+            raise VerifyException(f"gather index must be a 1-D array of indices in [0, {n_in})")
+        if _shape1(self.result, "gather result") != (index.size,):
+            raise VerifyException(f"gather result must have shape ({index.size},)")
+
+
+@irdl_op_definition
+class LutOp(IRDLOperation):
+    """A lookup table per element (a unary function over the input's finite set of values).
+
+    Element j: input value (in_lo[j] + t) * 2^-in_frac[j] gives table[j, t] * 2^-out_frac[j],
+    for t in [0, T); rows shorter than T repeat their last entry. The table holds the
+    layer's own (quantized) outputs, so the op is exact by construction.
+    """
+
+    name = "hgq.lut"
+    traits = traits_def(Pure())
+
+    input = operand_def(TensorType)
+    in_lo = prop_def(DenseIntOrFPElementsAttr)
+    in_frac = prop_def(DenseIntOrFPElementsAttr)
+    out_frac = prop_def(DenseIntOrFPElementsAttr)
+    table = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+
+    KEYS: ClassVar[tuple[str, ...]] = ("in_lo", "in_frac", "out_frac", "table")
+
+    def __init__(self, x: SSAValue, in_lo, in_frac, out_frac, table, result_type: Attribute):
+        arrays = (in_lo, in_frac, out_frac, table)
+        props = {key: int_array_attr(np.asarray(a, dtype=np.int64)) for key, a in zip(self.KEYS, arrays, strict=True)}
+        super().__init__(operands=[x], properties=props, result_types=[result_type])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(attr_array(getattr(self, key)) for key in self.KEYS)  # type: ignore[return-value]
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        print_keyword_arrays(printer, [(key, getattr(self, key)) for key in self.KEYS])
+        print_unary_tail(printer, self)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LutOp:
+        x = parser.parse_unresolved_operand()
+        props = dict(parse_keyword_arrays(parser, cls.KEYS))
+        attrs, in_type, out_type = parse_unary_tail(parser)
+        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+
+    def verify_(self) -> None:
+        (n,) = _shape1(self.input, "lut input")
+        if _shape1(self.result, "lut result") != (n,):
+            raise VerifyException("lut result shape must equal its input shape")
+        for key in ("in_lo", "in_frac", "out_frac"):
+            _check_int_array(getattr(self, key), (n,), key)
+        table = attr_array(self.table)
+        if table.ndim != 2 or table.shape[0] != n or table.shape[1] < 1:
+            raise VerifyException(f"lut table must have shape ({n}, T) with T >= 1, got {table.shape}")
+
+
 HGQ = Dialect(
     "hgq",
-    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp, OutputOp],
+    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp,
+     ConcatOp, GatherOp, LutOp, OutputOp],
     [FixedType],
 )

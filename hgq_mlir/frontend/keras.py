@@ -51,26 +51,31 @@ SUPPORTED = (
     "QMaxPooling1D", "QMaxPooling2D", "QAveragePooling1D", "QAveragePooling2D",
     "QGlobalMaxPooling1D", "QGlobalMaxPooling2D", "QGlobalAveragePooling1D", "QGlobalAveragePooling2D",
     "QBatchNormDense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU",
-    "QAdd", "QSubtract", "QMaximum", "QMinimum",
+    "QAdd", "QSubtract", "QMaximum", "QMinimum", "Concatenate", "QEinsumDense", "QUnaryFunctionLUT",
 )
+
+MAX_TABLE = 1 << 14  # lookup-table entries per element; beyond that a table is not a sensible circuit
 
 
 def import_model(model) -> ModuleOp:
-    """Build the `hgq` IR of a (loaded) HGQ2 Keras model: a graph of supported layers, one input, one output."""
+    """Build the `hgq` IR of a (loaded) HGQ2 Keras model: a graph of supported layers.
+
+    Ports: `inp` / `out` for a single input / output, else `inp0`, `inp1`, … and
+    `out0`, `out1`, … in the order of `model.inputs` / `model.outputs`."""
     _quiet_tensorflow()
     from keras import layers as klayers
 
     for layer in model.layers:  # name the first unsupported layer before anything else
         if not isinstance(layer, klayers.InputLayer) and type(layer).__name__ not in SUPPORTED:
             raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise FrontendError(f"model '{model.name}': only single-input, single-output models are supported")
     graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
     block = Block()
-    shape = tuple(int(d) for d in graph.inputs[0].shape[1:])
-    x = _add(block, hgq.InputOp("inp", int(np.prod(shape)))).result
     # every Keras tensor's value: (ssa, exact ranges or None while not quantized, shape)
-    values: dict[int, tuple] = {id(graph.inputs[0]): (x, None, shape)}
+    values: dict[int, tuple] = {}
+    for n, t in enumerate(graph.inputs):
+        shape = tuple(int(d) for d in t.shape[1:])
+        port = port_name("inp", n, len(graph.inputs))
+        values[id(t)] = (_add(block, hgq.InputOp(port, int(np.prod(shape)))).result, None, shape)
     for depth in sorted(graph._nodes_by_depth, reverse=True):
         for node in graph._nodes_by_depth[depth]:
             layer = node.operation
@@ -80,13 +85,18 @@ def import_model(model) -> ModuleOp:
             if len(node.output_tensors) != 1:
                 raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): several outputs are not supported")
             values[id(node.output_tensors[0])] = _import_layer(block, layer, ins)
-    x, r, shape = values[id(graph.outputs[0])]
-    if r is None:
-        raise FrontendError(f"model '{model.name}': the output is never quantized")
-    _add(block, hgq.OutputOp("out", x))
+    for n, t in enumerate(graph.outputs):
+        x, r, shape = values[id(t)]
+        if r is None:
+            raise FrontendError(f"model '{model.name}': output {n} is never quantized")
+        _add(block, hgq.OutputOp(port_name("out", n, len(graph.outputs)), x))
     _add(block, func.ReturnOp())
     name = re.sub(r"\W", "_", model.name) or "model"
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
+
+
+def port_name(stem: str, n: int, count: int) -> str:
+    return stem if count == 1 else f"{stem}{n}"
 
 
 MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp}
@@ -97,6 +107,8 @@ def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     kind = type(layer).__name__
     if kind in MERGES:
         return _merge(block, layer, ins)
+    if kind == "Concatenate":
+        return _concatenate(block, layer, ins)
     if len(ins) != 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): expected one input, got {len(ins)}")
     x, r, shape = ins[0]
@@ -106,12 +118,15 @@ def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
         elif kind == "Reshape":
             shape = tuple(int(d) for d in layer.output.shape[1:])
         return x, r, shape
+    if kind == "QUnaryFunctionLUT":
+        x, r = _input_quantizer(block, layer, x, r, shape)
+        return (*_table(block, layer, x, r, shape), shape)  # the table holds the output quantizer too
     if kind in ("Activation", "ReLU"):
         if r is None:
             raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
         if kind == "ReLU" and (layer.max_value is not None or layer.negative_slope or layer.threshold):
             raise FrontendError(f"layer '{layer.name}' (ReLU): only the plain ReLU is supported (no max_value, slope, threshold)")
-        x, r = _activation(block, layer, x, r)
+        x, r = _activation(block, layer, x, r, shape)
         return x, r, shape
     x, r = _input_quantizer(block, layer, x, r, shape)
     if kind in ("QDense", "QBatchNormDense"):
@@ -120,6 +135,8 @@ def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
         x, r, shape = _dense(block, layer, x, r, shape)
     elif kind.startswith("QConv"):
         x, r, shape = _conv(block, layer, x, r, shape)
+    elif kind == "QEinsumDense":
+        x, r, shape = _einsum(block, layer, x, r, shape)
     elif kind == "QBatchNormalization":
         x, r = _batchnorm(block, layer, x, r, shape)
     elif "Average" in kind:
@@ -151,6 +168,57 @@ def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
     return y, r, shape
 
 
+def _concatenate(block: Block, layer, ins: list[tuple]) -> tuple:
+    """Flat concatenation, then (unless the axis is the outermost) a gather into row-major order."""
+    shapes = [shape for _, _, shape in ins]
+    if any(r is None for _, r, _ in ins):
+        raise FrontendError(f"layer '{layer.name}' (Concatenate): every input must be quantized first")
+    rank = len(shapes[0])
+    axis = layer.axis + rank + 1 if layer.axis < 0 else layer.axis
+    if not 1 <= axis <= rank or any(len(s) != rank for s in shapes):
+        raise FrontendError(f"layer '{layer.name}' (Concatenate): axis={layer.axis} does not fit input shapes {shapes}")
+    offsets = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+    pieces = [np.arange(int(np.prod(s))).reshape(s) + off for s, off in zip(shapes, offsets, strict=False)]
+    try:
+        index = np.concatenate(pieces, axis=axis - 1)
+    except ValueError:
+        raise FrontendError(f"layer '{layer.name}' (Concatenate): input shapes {shapes} differ off axis {layer.axis}") from None
+    r = analysis.concat_output([r for _, r, _ in ins])
+    y = _add(block, hgq.ConcatOp([x for x, _, _ in ins], _type(r)), layer).result
+    flat = index.reshape(-1)
+    if not np.array_equal(flat, np.arange(flat.size)):
+        r = analysis.gather_output(r, flat)
+        y = _add(block, hgq.GatherOp(y, flat, _type(r)), layer).result
+    return y, r, tuple(int(d) for d in index.shape)
+
+
+def _table(block: Block, layer, x: SSAValue, r, shape):
+    """A unary elementwise layer over a quantized input as one lookup table per element.
+
+    The entries are the layer's own outputs (TensorFlow's float32 function, then its
+    output quantizer) on every value the input can take, so the table is exact."""
+    kind = type(layer).__name__
+    if r is None:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): a lookup table needs a quantized input")
+    counts = np.array([int(hi - lo) + 1 for lo, hi in zip(r.lo, r.hi, strict=True)], dtype=np.int64)
+    if counts.max() > MAX_TABLE:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): an input takes {counts.max()} values, "
+                            f"more than a lookup table of {MAX_TABLE} entries (narrow its input quantizer)")
+    in_lo = np.array([int(v) for v in r.lo], dtype=np.int64)
+    steps = np.minimum(np.arange(counts.max())[:, None], counts[None, :] - 1)  # short rows repeat their end
+    grid = (in_lo[None, :] + steps) * 2.0 ** -r.frac.astype(np.float64)[None, :]
+    y = _numpy(layer(grid.reshape(-1, *shape).astype(np.float32), training=False)).astype(np.float64)
+    m, e = decompose(y.reshape(len(grid), -1).T)  # (elements, entries)
+    out_frac = np.where(m != 0, -e, np.iinfo(np.int64).min).max(axis=1, initial=0)
+    table = [[int(v) << int(s) for v, s in zip(row_m, row_e + f, strict=True)] for row_m, row_e, f in zip(m, e, out_frac, strict=True)]
+    limit = 1 << 62
+    if any(abs(v) >= limit for row in table for v in row):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): table values need more than 62 bits (add an output quantizer)")
+    table, in_frac = np.array(table, dtype=np.int64), r.frac
+    r = analysis.lut_output(r, in_lo, in_frac, out_frac, table)
+    return _add(block, hgq.LutOp(x, in_lo, in_frac, out_frac, table, _type(r)), layer).result, r
+
+
 def _add(block: Block, op, layer=None):
     if layer is not None:
         op.attributes["layer"] = StringAttr(layer.name)
@@ -170,13 +238,15 @@ def _input_quantizer(block: Block, layer, x: SSAValue, r, shape):
     return x, r
 
 
-def _activation(block: Block, layer, y: SSAValue, r):
+def _activation(block: Block, layer, y: SSAValue, r, shape=None):
     if type(layer).__name__ == "ReLU":
         act = "relu"
     else:
         act = getattr(layer.activation, "__name__", str(layer.activation)) if hasattr(layer, "activation") else "linear"
-    if act == "linear":
+    if act in ("linear", "None"):
         return y, r
+    if act != "relu" and type(layer).__name__ == "Activation" and shape is not None:
+        return _table(block, layer, y, r, shape)  # any other function of a quantized value: a table
     if act != "relu":
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): activation '{act}' is not supported (linear, relu)")
     r = analysis.relu_output(r)
@@ -265,6 +335,60 @@ def _conv(block: Block, layer, x: SSAValue, r, shape):
     y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
     return y, r, (*out_spatial, kernel.shape[-1])
+
+
+def _einsum(block: Block, layer, x: SSAValue, r, shape):
+    """A constant-kernel einsum as a convolution: the axes the input and output share but the
+    kernel lacks are positions (one shared adder graph), the rest is one matrix per position."""
+    inp, out, ker = _einsum_letters(layer, len(shape))
+    if out[0] != inp[0] or inp[0] in ker:
+        raise FrontendError(f"layer '{layer.name}' (QEinsumDense): equation '{layer.equation}' must keep the batch axis first")
+    inp, out = inp[1:], out[1:]
+    out_shape = tuple(int(d) for d in layer.full_output_shape[1:])
+    size = dict(zip(inp, shape, strict=True)) | dict(zip(out, out_shape, strict=True))
+    pos = [c for c in inp if c in out and c not in ker]
+    red = [c for c in inp if c not in pos]
+    col = [c for c in out if c not in pos]
+    kernel = _numpy(layer.qkernel).astype(np.float64)
+    n_red = int(np.prod([size[c] for c in red]))
+    basis = np.eye(n_red).reshape(n_red, *[size[c] for c in red])
+    z = next(c for c in "zyxwvutsrqponmlkjihgfedcba" if c not in inp + out + ker)
+    w_eff = np.einsum(f"{z}{''.join(red)},{ker}->{z}{''.join(col)}", basis, kernel).reshape(n_red, -1)
+    flat_in = np.arange(int(np.prod(shape))).reshape(shape)
+    patches = flat_in.transpose([inp.index(c) for c in pos + red]).reshape(-1, n_red)
+    qbias = None
+    if layer.bias is not None:
+        full = np.broadcast_to(_numpy(layer.qbias).astype(np.float64), out_shape)
+        full = full.transpose([out.index(c) for c in pos + col]).reshape(patches.shape[0], -1)
+        if not (full == full[:1]).all():
+            raise FrontendError(f"layer '{layer.name}' (QEinsumDense): a bias that varies along the position axes is not supported")
+        qbias = full[0]
+    w, wm, we, b, bm, be = _weights(block, layer, w_eff, qbias)
+    r = analysis.conv_output(r, patches, wm.astype(object), we, _obj(bm), be)
+    y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
+    # the convolution's element order is (positions, columns); the layer's is `out`
+    order = np.arange(r.frac.size).reshape([size[c] for c in pos + col]).transpose([(pos + col).index(c) for c in out]).reshape(-1)
+    if not np.array_equal(order, np.arange(order.size)):
+        r = analysis.gather_output(r, order)
+        y = _add(block, hgq.GatherOp(y, order, _type(r)), layer).result
+    y, r = _activation(block, layer, y, r)
+    return y, r, out_shape
+
+
+def _einsum_letters(layer, rank: int) -> tuple[str, str, str]:
+    """(input, output, kernel) axis letters, batch included, with any `...` spelled out."""
+    try:
+        lhs, out = layer.equation.replace(" ", "").split("->")
+        inp, ker = lhs.split(",")
+    except ValueError:
+        raise FrontendError(f"layer '{layer.name}' (QEinsumDense): cannot read equation '{layer.equation}'") from None
+    if "..." in inp:
+        free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in layer.equation]
+        ell = "".join(free[: rank + 1 - (len(inp) - 3)])
+        inp, out = inp.replace("...", ell), out.replace("...", ell)
+    if "..." in ker or len(inp) != rank + 1:
+        raise FrontendError(f"layer '{layer.name}' (QEinsumDense): equation '{layer.equation}' is not supported")
+    return inp, out, ker
 
 
 def _pool_windows(layer, shape):

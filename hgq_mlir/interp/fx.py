@@ -59,6 +59,10 @@ def run_fx(func_op: func.FuncOp, inputs: Mapping[str, np.ndarray]) -> dict[str, 
             env[op.result] = wrap(np.asarray(-env[op.input]), op.result.type)
         elif isinstance(op, fx.ReluOp):
             env[op.result] = wrap(np.maximum(env[op.input], 0), op.result.type)
+        elif isinstance(op, fx.LutOp):
+            table = op.entries()
+            index = np.clip(np.asarray(env[op.input], dtype=np.int64) - op.lo.data, 0, table.size - 1)
+            env[op.result] = table[index]
         elif isinstance(op, fx.QuantizeOp):
             t = op.result.type
             x = Fixed(np.asarray(env[op.input]), op.input.type.frac)

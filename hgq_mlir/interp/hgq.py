@@ -57,6 +57,13 @@ def _eval(op: Operation, args: list) -> Fixed:
         x, y = a.at_frac(f), b.at_frac(f)
         fn = {hgq.AddOp: np.add, hgq.SubOp: np.subtract, hgq.MaxOp: np.maximum, hgq.MinOp: np.minimum}[type(op)]
         return Fixed(fn(x, y), f)
+    if isinstance(op, hgq.ConcatOp):
+        f = max(a.frac for a in args)
+        return Fixed(np.concatenate([a.at_frac(f) for a in args], axis=1), f)
+    if isinstance(op, hgq.GatherOp):
+        return Fixed(args[0].mantissa[:, attr_array(op.index)], args[0].frac)
+    if isinstance(op, hgq.LutOp):
+        return lut(args[0], *op.arrays())
     if isinstance(op, hgq.ReluOp):
         x = args[0]
         return Fixed(np.maximum(x.mantissa, 0), x.frac)
@@ -95,6 +102,17 @@ def conv(x: Fixed, w: Fixed, b: Fixed | None, patches: np.ndarray) -> Fixed:
     cols = Fixed(gather(x, patches).reshape(batch * p, k), x.frac)
     y = dense(cols, w, b)
     return Fixed(y.mantissa.reshape(batch, -1), y.frac)
+
+
+def lut(x: Fixed, in_lo: np.ndarray, in_frac: np.ndarray, out_frac: np.ndarray, table: np.ndarray) -> Fixed:
+    """Element j reads table[j] at its mantissa on the in_frac[j] grid, minus in_lo[j]."""
+    m = np.asarray(x.mantissa, dtype=object)
+    d = (x.frac - in_frac).astype(object)
+    key = np.where(d >= 0, m // (2 ** np.maximum(d, 0)), m * (2 ** np.maximum(-d, 0)))
+    index = np.clip((key - in_lo.astype(object)).astype(np.int64), 0, table.shape[1] - 1)
+    f = int(out_frac.max()) if out_frac.size else 0
+    values = np.take_along_axis(table.T, index, axis=0) if index.size else index
+    return Fixed(_shl(values, f - out_frac), f)
 
 
 def maxpool(x: Fixed, windows: np.ndarray) -> Fixed:

@@ -93,6 +93,12 @@ class Model:
                 r[op.result] = analysis.elementwise_output(kind, r[op.lhs], r[op.rhs])
             elif isinstance(op, hgq.ReluOp):
                 r[op.result] = analysis.relu_output(r[op.input])
+            elif isinstance(op, hgq.ConcatOp):
+                r[op.result] = analysis.concat_output([r[v] for v in op.inputs])
+            elif isinstance(op, hgq.GatherOp):
+                r[op.result] = analysis.gather_output(r[op.input], attr_array(op.index))
+            elif isinstance(op, hgq.LutOp):
+                r[op.result] = analysis.lut_output(r[op.input], *op.arrays())
         return r
 
     def rebuild(self) -> func.FuncOp:

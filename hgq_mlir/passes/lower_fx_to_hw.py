@@ -206,9 +206,24 @@ class _HwBuilder:
             neg = self.extract(args[0], tin.width - 1, 1)
             x = self.resize(args[0], True, w)
             return self.emit(comb.MuxOp(neg, self.const(0, w), x, attr_dict=attrs))
+        if isinstance(op, fx.LutOp):
+            return self.lut(args[0], op.input.type, op.lo.data, op.entries(), w, attrs)
         if isinstance(op, fx.QuantizeOp):
             return self.quantize(args[0], op.input.type, t, op.round.data, op.overflow.data, attrs)
         raise UserError(f"{op.name}: no lowering to hw/comb")
+
+    def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
+        """hw.array_get on a constant array indexed by the input's raw bits (unreached codes: 0)."""
+        n = 1 << tin.width
+        entries = [0] * n
+        for m, v in enumerate(table.tolist(), start=lo):
+            entries[m % n] = v  # two's complement bits of m are its index
+        # as in CIRCT, the last operand of hw.array_create is element 0
+        array = self.emit(hw.ArrayCreateOp(*[self.const(v, w) for v in reversed(entries)]))
+        get = hw.ArrayGetOp(array, x)
+        if attrs:
+            get.attributes.update(attrs)
+        return self.emit(get)
 
     def quantize(self, x: SSAValue, tin: fx.FixedType, t: fx.FixedType, rnd: str, overflow: str, attrs) -> SSAValue:
         w_in, d = tin.width, tin.frac - t.frac

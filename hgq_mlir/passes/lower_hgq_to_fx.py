@@ -76,6 +76,7 @@ class _Lowering:
         self.block = Block()
         self.layer: str | None = None
         self._shifted: dict[tuple[SSAValue, int], SSAValue] = {}
+        self._inputs: dict[str, tuple] = {}
 
     # -- building -------------------------------------------------------------
     def emit(self, op: Operation, tag: bool = True) -> SSAValue:
@@ -144,6 +145,14 @@ class _Lowering:
                 env[op.result] = [self.maximum([x[i] for i in row if i >= 0]) for row in attr_array(op.windows)]
             elif isinstance(op, hgq.ReluOp):
                 env[op.result] = [self.relu(e) for e in self.elems(env[op.input])]
+            elif isinstance(op, hgq.ConcatOp):
+                env[op.result] = [e for v in op.inputs for e in self.elems(env[v])]
+            elif isinstance(op, hgq.GatherOp):
+                x = self.elems(env[op.input])
+                env[op.result] = [x[i] for i in attr_array(op.index).tolist()]
+            elif isinstance(op, hgq.LutOp):
+                x = self.elems(env[op.input])
+                env[op.result] = [self.lut(e, *row) for e, *row in zip(x, *op.arrays(), strict=True)]
             elif isinstance(op, hgq.ELEMENTWISE):
                 pairs = zip(self.elems(env[op.lhs]), self.elems(env[op.rhs]), strict=True)
                 env[op.result] = [self.elementwise(type(op), a, b) for a, b in pairs]
@@ -171,6 +180,13 @@ class _Lowering:
         return [self.const(int(m), int(e)) if m else None for m, e in zip(tensor[1].ravel(), tensor[2].ravel(), strict=True)]
 
     def lower_input(self, port: str, k, i, f, overflow: str) -> list[Elem | None]:
+        """The RTL input port: the elements in the format of the quantizer that reads them."""
+        key = (k.tobytes(), i.tobytes(), f.tobytes(), overflow)
+        if port in self._inputs:
+            if self._inputs[port][0] != key:
+                raise UserError(f"input '{port}' is read by quantizers of different formats "
+                                f"(layer '{self.layer}'): the RTL port can have only one")
+            return self._inputs[port][1]
         out: list[Elem | None] = []
         for index, (kk, ii, ff) in enumerate(zip(k.tolist(), i.tolist(), f.tolist(), strict=True)):
             if kk + ii + ff <= 0:
@@ -179,7 +195,25 @@ class _Lowering:
             t = fx.FixedType(kk, max(ii, -ff), ff)
             lo, hi = _format_range(t, overflow)
             out.append(Elem(self.emit(fx.InputOp(port, index, t), tag=False), lo, hi))
+        self._inputs[port] = (key, out)
         return out
+
+    def lut(self, e: Elem | None, in_lo: int, in_frac: int, out_frac: int, table: np.ndarray) -> Elem | None:
+        """One element's table, keyed by the mantissas its input can take (a constant if one value)."""
+        if e is None:
+            lo = hi = d = 0
+        else:
+            lo, hi, d = e.lo, e.hi, int(in_frac) - e.frac
+        keys = np.arange(lo, hi + 1, dtype=np.int64)
+        keys = keys << d if d >= 0 else keys >> -d
+        values = table[np.clip(keys - int(in_lo), 0, table.size - 1)]
+        f = int(out_frac)
+        while values.any() and not (values & 1).any():  # trailing zero bits cost nothing: drop them
+            values, f = values >> 1, f - 1
+        vlo, vhi = int(values.min()), int(values.max())
+        if vlo == vhi:
+            return None if vlo == 0 else self.const(vlo, -f)
+        return Elem(self.emit(fx.LutOp(e.value, lo, values, fx.fixed_for_range(vlo, vhi, f))), vlo, vhi)
 
     def quantize(self, e: Elem | None, k: int, i: int, f: int, rnd: str, overflow: str) -> Elem | None:
         k, i, f = int(k), int(i), int(f)

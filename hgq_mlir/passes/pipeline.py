@@ -26,7 +26,7 @@ from hgq_mlir.errors import UserError
 
 
 def levels_of(op: Operation) -> int:
-    if isinstance(op, fx.AddOp | fx.SubOp | fx.NegOp | fx.ReluOp | fx.MaxOp | fx.MinOp):
+    if isinstance(op, fx.AddOp | fx.SubOp | fx.NegOp | fx.ReluOp | fx.MaxOp | fx.MinOp | fx.LutOp):
         return 1
     if isinstance(op, fx.QuantizeOp):
         t_in, t = op.input.type, op.result.type

@@ -101,11 +101,22 @@ def _drop_dead(model: Model) -> bool:
         if isinstance(op, hgq.OutputOp):
             mark(op.input, np.ones(op.input.type.get_shape()[0], dtype=bool))
             continue
-        if not isinstance(op, (hgq.QuantizeOp, hgq.DenseOp, hgq.ReluOp, hgq.ConvOp, hgq.MaxPoolOp, *hgq.ELEMENTWISE)):
+        if not op.results:
             continue
-        out = live.get(op.result, np.zeros(op.result.type.get_shape()[0], dtype=bool))
-        if isinstance(op, hgq.ReluOp):
+        out = live.get(op.results[0], np.zeros(op.results[0].type.get_shape()[0], dtype=bool))
+        if isinstance(op, hgq.ReluOp | hgq.LutOp):
             mark(op.input, out)
+        elif isinstance(op, hgq.ConcatOp):
+            sizes = [v.type.get_shape()[0] for v in op.inputs]
+            for v, part in zip(op.inputs, np.split(out, np.cumsum(sizes)[:-1]), strict=True):
+                mark(v, part)
+        elif isinstance(op, hgq.GatherOp):
+            mask = np.zeros(op.input.type.get_shape()[0], dtype=bool)
+            mask[attr_array(op.index)[out]] = True
+            mark(op.input, mask)
+        elif not isinstance(op, (hgq.QuantizeOp, hgq.DenseOp, hgq.ConvOp, hgq.MaxPoolOp, *hgq.ELEMENTWISE)):
+            for v in op.operands:  # an op this pass does not know: everything it reads is live
+                mark(v, np.ones(v.type.get_shape()[0], dtype=bool))
         elif isinstance(op, hgq.ELEMENTWISE):
             mark(op.lhs, out)
             mark(op.rhs, out)

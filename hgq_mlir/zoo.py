@@ -253,3 +253,29 @@ def build_multi_io_model(seed: int = 0, epochs: int = 2):
         out1 = QDense(1, name="head1")(h)
         model = keras.Model([a_in, b_in], [out0, out1], name="multi_io")
     return _fit_and_trace(model, [xa, xb], [y0, y1], "mse", epochs)
+
+
+def build_large_model(widths: tuple[int, ...] = (64, 256, 128, 64, 10), seed: int = 0, weight_bits: int = 4):
+    """An untrained dense model with random `weight_bits`-bit weights, sized for compile-time
+    benchmarks (the default has ~20 000 adders); the quantizer ranges are traced on random data."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense
+    from hgq.utils import trace_minmax
+
+    keras.utils.set_random_seed(seed)
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=weight_bits, i0=0),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND"),
+    ):
+        layers = [keras.Input((widths[0],), name="inp")]
+        for n, w in enumerate(widths[1:]):
+            last = n == len(widths) - 2
+            layers.append(QDense(w, activation=None if last else "relu", name="out" if last else f"dense{n + 1}"))
+        model = keras.Sequential(layers, name="large")
+    x = np.random.default_rng(seed).normal(size=(512, widths[0])).astype(np.float32)
+    trace_minmax(model, x, verbose=False)
+    return model

@@ -19,7 +19,17 @@ def bad_models(tmp_path_factory):
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="plain_dense")], name="plain")
     norm = keras.Sequential([keras.Input((8,)), QDense(4), keras.layers.LayerNormalization(name="ln"), QDense(2)], name="norm")
     tanh = keras.Sequential([keras.Input((4,)), QDense(3, activation="tanh", name="d_tanh")], name="tanh")
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QEinsumDense, QUnaryFunctionLUT
+
+    with QuantizerConfigScope(place="datalane", i0=8, f0=10):
+        wide = keras.Sequential([keras.Input((3,)), QUnaryFunctionLUT("tanh", name="wide_tanh")], name="wide")
+    pos_bias = keras.Sequential(
+        [keras.Input((4, 2)), QEinsumDense("abc,cd->abd", output_shape=(4, 3), bias_axes="bd", bias_initializer="random_normal", name="pos_bias")], name="pb"
+    )
     return {
+        "wide": _save(wide, root / "wide.keras"),
+        "pos_bias": _save(pos_bias, root / "pos_bias.keras"),
         "plain": _save(plain, root / "plain.keras"),
         "norm": _save(norm, root / "norm.keras"),
         "tanh": _save(tanh, root / "tanh.keras"),
@@ -30,6 +40,8 @@ def bad_models(tmp_path_factory):
     "name, message",
     [
         ("plain", "layer 'plain_dense' (Dense) is not supported"),
+        ("wide", "layer 'wide_tanh' (QUnaryFunctionLUT): an input takes"),
+        ("pos_bias", "layer 'pos_bias' (QEinsumDense): a bias that varies along the position axes is not supported"),
         ("norm", "layer 'ln' (LayerNormalization) is not supported"),
         ("tanh", "layer 'd_tanh' (QDense): activation 'tanh' is not supported"),
     ],

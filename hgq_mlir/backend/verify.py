@@ -135,7 +135,7 @@ def compare(interface: dict, expected: np.ndarray, got: dict, port: str | None =
     return int(bad.sum())
 
 
-def _vectors(model, interface: dict, n: int, seed: int):
+def reference_vectors(model, interface: dict, n: int, seed: int):
     """Grid inputs per model input, the RTL's input words, and Keras's outputs per output."""
     from hgq_mlir.frontend.keras import import_model
 
@@ -160,7 +160,7 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     verilog = rtl_dir / f"{interface['top']}.v"
     report = json.loads((rtl_dir / "report.json").read_text()) if (rtl_dir / "report.json").exists() else {}
     model = load_keras(model_path)
-    mantissas, expected = _vectors(model, interface, n, seed)
+    mantissas, expected = reference_vectors(model, interface, n, seed)
     sim = pick_simulator(simulator, report.get("adders", 0))
     got = simulate(verilog, interface, mantissas, sim)
     mismatches = sum(compare(interface, y, got, port) for port, y in expected.items())
@@ -183,7 +183,7 @@ def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0)
     rtl_dir = Path(rtl_dir)
     interface = _manifest(rtl_dir)
     model = load_keras(model_path)
-    mantissas, expected = _vectors(model, interface, n, seed)
+    mantissas, expected = reference_vectors(model, interface, n, seed)
     stem = f"tb_{interface['top']}"
     for k, words in enumerate(pack(interface["inputs"], mantissas)):
         digits = (interface["inputs"][k]["width"] + 3) // 4

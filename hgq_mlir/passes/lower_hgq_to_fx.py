@@ -184,8 +184,9 @@ class _Lowering:
         key = (k.tobytes(), i.tobytes(), f.tobytes(), overflow)
         if port in self._inputs:
             if self._inputs[port][0] != key:
-                raise UserError(f"input '{port}' is read by quantizers of different formats "
-                                f"(layer '{self.layer}'): the RTL port can have only one")
+                where = f" (layer '{self.layer}')" if self.layer else ""
+                raise UserError(f"input '{port}' is read by quantizers of different formats{where}: "
+                                f"an RTL port has one format (quantize it once, then branch)")
             return self._inputs[port][1]
         out: list[Elem | None] = []
         for index, (kk, ii, ff) in enumerate(zip(k.tolist(), i.tolist(), f.tolist(), strict=True)):

@@ -40,3 +40,21 @@ func.func @bad_mode() {
   func.return
 }
 // CHECK: unknown round mode 'FLOOR'
+
+// -----
+
+func.func @lut_keys() {
+  %0 = fx.input "inp"[0] : !fx.fixed<1, 1, 0>
+  %1 = fx.lut %0 lo -3 table = dense<[1, 2]> : tensor<2xi32> : !fx.fixed<1, 1, 0> -> !fx.fixed<0, 2, 0>
+  func.return
+}
+// CHECK: fx.lut keys -3..-2 exceed the input type !fx.fixed<1, 1, 0>
+
+// -----
+
+func.func @lut_values() {
+  %0 = fx.input "inp"[0] : !fx.fixed<1, 1, 0>
+  %1 = fx.lut %0 lo -2 table = dense<[1, 9]> : tensor<2xi32> : !fx.fixed<1, 1, 0> -> !fx.fixed<0, 2, 0>
+  func.return
+}
+// CHECK: fx.lut entries do not fit the result type !fx.fixed<0, 2, 0>

@@ -65,3 +65,22 @@ func.func @relu_shape() {
   func.return
 }
 // CHECK: relu result shape must equal its input shape
+
+// -----
+
+func.func @lut_shape() {
+  %0 = hgq.input "inp" : tensor<2xf32>
+  %1 = hgq.quantize %0 RND WRAP k = dense<1> : tensor<2xi32>, i = dense<1> : tensor<2xi32>, f = dense<0> : tensor<2xi32> : tensor<2xf32> -> tensor<2x!hgq.fixed<1, 1, 0>>
+  %2 = hgq.lut %1 in_lo = dense<-2> : tensor<2xi32>, in_frac = dense<0> : tensor<2xi32>, out_frac = dense<0> : tensor<2xi32>, table = dense<1> : tensor<3x4xi32> : tensor<2x!hgq.fixed<1, 1, 0>> -> tensor<2x!hgq.fixed<0, 1, 0>>
+  func.return
+}
+// CHECK: lut table must have shape (2, T) with T >= 1, got (3, 4)
+
+// -----
+
+func.func @gather_range() {
+  %0 = hgq.input "inp" : tensor<2xf32>
+  %1 = hgq.gather %0 index = dense<[0, 2]> : tensor<2xi32> : tensor<2xf32> -> tensor<2xf32>
+  func.return
+}
+// CHECK: gather index must be a 1-D array of indices in [0, 2)

@@ -86,3 +86,17 @@ def test_sharing_saves_adders():
 def test_non_integer_matrix_is_refused():
     with pytest.raises(ValueError, match="integer"):
         solve(np.array([[0.5, 1.0]]))
+
+
+@pytest.mark.parametrize("slack", [0, 1, 2])
+def test_row_blocks_exact_and_within_depth(monkeypatch, slack):
+    """A matrix too large for one pair index is solved in row blocks: still exact, still
+    within each column's depth bound, and still sharing (fewer adders than the baseline)."""
+    import hgq_mlir.cmvm.cse as cse
+
+    monkeypatch.setattr(cse, "PAIR_BUDGET", 2_000)
+    w = np.random.default_rng(slack).integers(-15, 16, (40, 12))
+    r = _check(w, [(-128, 127)] * 40, slack)
+    assert r.adders < solve(w, [(-128, 127)] * 40, method="csd").adders
+    digits = sum(len(csd_digits(int(v))) for v in w[:, 0])
+    assert digits**2 * 12 // 2 > 2 * cse.PAIR_BUDGET  # the test really splits the rows

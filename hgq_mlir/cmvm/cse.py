@@ -31,6 +31,9 @@ def _ceil_log2(v: int) -> int:
     return (v - 1).bit_length() if v > 1 else 0
 
 
+PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are solved in blocks
+
+
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
               bounds: Sequence[int] | None = None, seed: int | None = None) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
@@ -38,7 +41,57 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
     `bounds[c]` overrides column c's depth limit (default: its minimum plus the slack).
     `seed` perturbs the choice between patterns of equal frequency (for restarts).
     The graph's `widths` attribute holds each node's estimated width afterwards.
+
+    The pair index grows with the square of a column's digit count; a matrix whose index
+    would exceed PAIR_BUDGET is split into row blocks (a power of two of them), each solved
+    with the depth its share allows, and each column's block sums are added last.
     """
+    w = np.asarray(w)
+    digits = np.vectorize(lambda v: len(csd_digits(int(v))) if v else 0, otypes=[np.int64])(w) if w.size else np.zeros(w.shape, dtype=np.int64)
+    per_col = digits.sum(axis=0)
+    blocks = 1
+    while blocks < w.shape[0] and int((per_col.astype(np.float64) ** 2).sum()) // (2 * blocks) > PAIR_BUDGET:
+        blocks *= 2
+    if blocks == 1:
+        return _solve_block(w, input_bits, depth_slack, bounds, seed)
+    return _solve_blocked(w, digits, blocks, input_bits, depth_slack, bounds, seed)
+
+
+def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds, seed) -> AdderGraph:
+    n_in, n_out = w.shape
+    bits = list(input_bits) if input_bits is not None else [8] * n_in
+    total = digits.sum(axis=0)
+    limit = list(bounds) if bounds is not None else [_ceil_log2(int(t)) + depth_slack for t in total]
+    # contiguous row ranges with about equal digit counts
+    cum = np.cumsum(digits.sum(axis=1))
+    cuts = [0] + [int(np.searchsorted(cum, cum[-1] * b / blocks)) + 1 for b in range(1, blocks)] + [n_in]
+    cuts = sorted(set(min(c, n_in) for c in cuts))
+    graph = AdderGraph(n_in)
+    widths = list(bits)
+    depth = [0] * n_in
+    partial: list[list[tuple[int, Term]]] = [[] for _ in range(n_out)]
+    share = _ceil_log2(len(cuts) - 1)
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        rows = list(range(lo, hi))
+        sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
+        g = _solve_block(w[lo:hi], [bits[r] for r in rows], depth_slack, sub_bounds, seed)
+        ids = rows + [0] * g.n_adders  # block node -> graph node
+        for k, (a, b, sub) in enumerate(g.adders):
+            node = graph.add(Term(ids[a.node], a.shift), Term(ids[b.node], b.shift), sub)
+            ids[g.n_in + k] = node
+            widths.append(g.widths[g.n_in + k])
+            depth.append(1 + max(depth[ids[a.node]], depth[ids[b.node]]))
+        for c, t in enumerate(g.outputs):
+            if t is not None:
+                node = ids[t.node]
+                partial[c].append((depth[node], Term(node, t.shift, t.negative)))
+    for c in range(n_out):
+        graph.outputs.append(sum_terms(graph, partial[c], widths))
+    graph.widths = widths
+    return graph
+
+
+def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed) -> AdderGraph:
     w = np.asarray(w)
     n_in, n_out = w.shape
     graph = AdderGraph(n_in)

@@ -15,25 +15,123 @@ from hgq_mlir.cmvm.graph import adder_luts
 _WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
 
 
-def _used_bits(v: SSAValue) -> int:
-    """Bits of `v` that some user reads (synthesis drops register bits nobody reads)."""
-    width = v.type.width.data
-    used = [False] * width
-    for use in v.uses:
-        user = use.operation
-        if isinstance(user, comb.ExtractOp):
-            low = user.low_bit.value.data
-            for b in range(low, low + user.result.type.width.data):
-                used[b] = True
-        elif isinstance(user, seq.CompRegOp):
-            n = _used_bits(user.results[0]) if user.results[0].uses else 0
-            for b in range(n):
-                used[b] = True  # conservatively the low bits of the next register in the chain
-            if n == width:
-                return width
-        else:
-            return width
-    return sum(used)
+ZERO = ("const", 0)
+
+
+def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
+    """Per value, an identity per bit (LSB first): constants, input bits, the bits that wiring,
+    an adder's pass-through low bits or a register carry unchanged, else the op's own bits.
+    Equal identities are equal signals, so synthesis merges flip-flops that store them."""
+    bits: dict[SSAValue, list] = {}
+    for n, arg in enumerate(top.body.block.args):
+        bits[arg] = [("in", n, i) for i in range(_width_of(arg.type))]
+
+    def of(v: SSAValue) -> list:
+        if v not in bits:  # anything without a bit-level model: opaque bits of its own
+            bits[v] = [("op", id(v), i) for i in range(_width_of(v.type))]
+        return bits[v]
+
+    for op in top.body.block.ops:
+        if isinstance(op, hw.ConstantOp):
+            value = op.value.value.data
+            bits[op.result] = [("const", (value >> i) & 1) for i in range(_width_of(op.result.type))]
+        elif isinstance(op, comb.ExtractOp):
+            low = op.low_bit.value.data
+            bits[op.result] = of(op.input)[low : low + _width_of(op.result.type)]
+        elif isinstance(op, comb.ConcatOp):
+            bits[op.result] = [b for part in reversed(op.inputs) for b in of(part)]
+        elif isinstance(op, comb.ReplicateOp):
+            bits[op.result] = of(op.input) * (_width_of(op.result.type) // _width_of(op.input.type))
+        elif isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2:
+            a, b = (of(v) for v in op.operands)
+            own = of(op.result)
+            for i in range(len(own)):  # low bits where one side is zero are the other side's
+                if b[i] == ZERO:
+                    own[i] = a[i]
+                elif a[i] == ZERO:
+                    own[i] = b[i]  # for a difference too: -b ≡ b (mod 2) at the first such bit
+                    if isinstance(op, comb.SubOp):
+                        break  # above it the borrow ripples
+                else:
+                    break
+        elif isinstance(op, comb.MuxOp):
+            t, f = of(op.true_value), of(op.false_value)
+            if all(x == ZERO for x in t):  # a ReLU: on a register, its synchronous reset
+                c = of(op.cond)[0]
+                bits[op.result] = [("reset", c, x) for x in f]
+        elif isinstance(op, seq.CompRegOp):
+            bits[op.results[0]] = [b if b[0] == "const" else ("ff", b) for b in of(op.input)]
+    return bits
+
+
+def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, tuple[int, int]]:
+    """Per value, the bit range [lo, hi) anything observable depends on.
+
+    Backward over the netlist, as synthesis narrows cells (Yosys wreduce / opt_dff): the low
+    n bits of a sum or a select need only the low n bits of their operands, and an unread
+    low bit of a sum needs no operand bit when the other operand's bit there is zero (no
+    carry), so registers and adders lose the bits nobody reads."""
+    need: dict[SSAValue, tuple[int, int]] = {}
+
+    def want(v: SSAValue, lo: int, hi: int) -> None:
+        hi = min(hi, _width_of(v.type))
+        if lo >= hi:
+            return
+        old = need.get(v)
+        need[v] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+    for op in reversed(list(top.body.block.ops)):
+        if isinstance(op, hw.OutputOp):
+            for v in op.operands:
+                want(v, 0, _width_of(v.type))
+            continue
+        if not op.results or isinstance(op, hw.ConstantOp) or op.results[0] not in need:
+            continue
+        lo, hi = need[op.results[0]]
+        if isinstance(op, seq.CompRegOp):
+            want(op.input, lo, hi)
+        elif isinstance(op, comb.ExtractOp):
+            low = op.low_bit.value.data
+            want(op.input, low + lo, low + hi)
+        elif isinstance(op, comb.ConcatOp):
+            offset = 0
+            for part in reversed(op.inputs):
+                w = _width_of(part.type)
+                want(part, max(lo - offset, 0), min(hi - offset, w))
+                offset += w
+        elif isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2:
+            a, b = (bits[v] for v in op.operands)
+            start = 0  # unread low bits with a zero on one side: no carry, no operand bit needed
+            while start < lo and (b[start] == ZERO or (a[start] == ZERO and isinstance(op, comb.AddOp))):
+                start += 1
+            for v in op.operands:
+                want(v, start, hi)
+        elif isinstance(op, comb.MuxOp):
+            want(op.cond, 0, 1)
+            want(op.true_value, lo, hi)
+            want(op.false_value, lo, hi)
+        else:  # comparisons, replication, table lookups, anything else: every operand bit
+            for v in op.operands:
+                want(v, 0, _width_of(v.type))
+    return need
+
+
+def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> dict[Operation, int]:
+    """Per register, the flip-flops synthesis keeps: its needed bits, less the bits whose
+    input is a constant or is already registered (identical flip-flops merge, as Yosys
+    opt_merge does; e.g. an adder's low bits that pass an operand through unchanged)."""
+    out: dict[Operation, int] = {}
+    seen: set = set()
+    for op in top.body.block.ops:
+        if isinstance(op, seq.CompRegOp):
+            lo, hi = need.get(op.results[0], (0, 0))
+            kept = 0
+            for b in bits[op.input][lo:hi]:
+                if b[0] != "const" and b not in seen:
+                    seen.add(b)
+                    kept += 1
+            out[op] = kept
+    return out
 
 
 def _absorbed(v: SSAValue) -> bool:
@@ -117,6 +215,8 @@ def _table_luts(op: hw.ArrayGetOp) -> int:
 
 
 def _width_of(t) -> int:
+    if isinstance(t, hw.ArrayType):
+        return _width_of(t.get_element_type()) * len(t)
     return t.width.data if isinstance(t, IntegerType) else 1
 
 
@@ -130,6 +230,8 @@ def _json_attr(top: hw.HWModuleOp, key: str) -> dict:
 def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "adders": 0})
     graph = nx.DiGraph()
+    bits = bit_sources(top)
+    ffs = flip_flops(top, bits, needed_bits(top, bits))
     for op in top.body.block.ops:
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
@@ -140,7 +242,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
         if isinstance(op, seq.CompRegOp):
-            per_layer[layer]["ffs"] += _used_bits(op.results[0])
+            per_layer[layer]["ffs"] += ffs[op]
         if is_level:
             for v in op.operands:
                 graph.add_edge(v.owner, op, w=1)

@@ -135,6 +135,14 @@ def _pipeline(f: func.FuncOp, cutoff: int) -> func.FuncOp:
         src = vmap[v]
         if isinstance(v.owner, fx.ConstOp):
             return src
+        if isinstance(v.owner, fx.ShiftOp) and stage[v.owner] < s:
+            # a shift is only a type: delay the shifted value (shared by every shift of it)
+            key = (v, s)
+            if key not in delayed:
+                shift = fx.ShiftOp(at_stage(v.owner.input, s), v.owner.amount.data)
+                block.add_op(shift)
+                delayed[key] = shift.result
+            return delayed[key]
         s0 = stage[v.owner]
         for k in range(s0 + 1, s + 1):
             key = (v, k)

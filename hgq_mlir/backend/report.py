@@ -204,14 +204,18 @@ def _lut_cost(op: Operation) -> int:
 
 
 def _table_luts(op: hw.ArrayGetOp) -> int:
-    """A constant table: each output bit that is not constant is a function of the index bits,
-    one 6-LUT up to 6 inputs, doubling per extra input (F7/F8 muxes are free, wider muxes not)."""
-    n = op.index.type.width.data
+    """A constant table, per output bit: one 6-LUT per distinct non-constant 64-entry slice
+    (the low six index bits), plus the select among slices beyond what the free MUXF7/F8
+    absorb (fitted on Yosys synth_xilinx of tanh and sigmoid tables, 8-9 index bits)."""
     w = _width_of(op.result.type)
-    entries = [v.owner.value.value.data for v in op.input.owner.operands]
-    varying = sum(1 for b in range(w) if len({(e >> b) & 1 for e in entries}) > 1)
-    per_bit = 1 if n <= 6 else (1 << (n - 6)) + -(-max((1 << max(n - 8, 0)) - 1, 0) // 3)
-    return varying * per_bit
+    entries = [v.owner.value.value.data for v in reversed(op.input.owner.operands)]  # element 0 first
+    total = 0
+    for b in range(w):
+        column = [(e >> b) & 1 for e in entries]
+        slices = {tuple(column[i : i + 64]) for i in range(0, len(column), 64)}
+        k = sum(1 for c in slices if len(set(c)) > 1)
+        total += k + max(k - 1, 0) // 2
+    return total
 
 
 def _width_of(t) -> int:

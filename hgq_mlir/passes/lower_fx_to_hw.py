@@ -213,11 +213,14 @@ class _HwBuilder:
         raise UserError(f"{op.name}: no lowering to hw/comb")
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
-        """hw.array_get on a constant array indexed by the input's raw bits (unreached codes: 0)."""
+        """hw.array_get on a constant array indexed by the input's raw bits. Codes the input never
+        takes repeat the nearest real entry: a smoother function maps to fewer LUTs."""
         n = 1 << tin.width
+        values = table.tolist()
         entries = [0] * n
-        for m, v in enumerate(table.tolist(), start=lo):
-            entries[m % n] = v  # two's complement bits of m are its index
+        for code in range(n):
+            m = code - n if tin.signed and code >= n // 2 else code  # the mantissa these bits hold
+            entries[code] = values[min(max(m - lo, 0), len(values) - 1)]
         # as in CIRCT, the last operand of hw.array_create is element 0
         array = self.emit(hw.ArrayCreateOp(*[self.const(v, w) for v in reversed(entries)]))
         get = hw.ArrayGetOp(array, x)

@@ -68,6 +68,7 @@ def emit_verilog(top: hw.HWModuleOp, header: str = "") -> str:
 
     lines: list[str] = []
     regs: list[str] = []
+    strides: dict[SSAValue, int] = {}
     n = 0
 
     def ref(v: SSAValue) -> str:
@@ -107,18 +108,22 @@ def emit_verilog(top: hw.HWModuleOp, header: str = "") -> str:
         elif isinstance(op, comb.MuxOp):
             expr = f"{ref(op.cond)} ? {ref(op.true_value)} : {ref(op.false_value)}"
         elif isinstance(op, hw.ArrayCreateOp):
-            # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout)
+            # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout),
+            # each entry padded to a power-of-two stride: Yosys maps a part-select at a
+            # non-power-of-two stride to a far larger mux (160 vs 40 LUTs for a 512x6 table)
             ew = _width(op.inputs[0])
+            stride = 1 << (ew - 1).bit_length()
             if any(v not in consts for v in op.inputs):
                 raise UserError("hw.array_create: the Verilog target emits constant arrays only")
             packed = 0
             for v in op.inputs:
-                packed = (packed << ew) | (consts[v] & ((1 << ew) - 1))
-            w = ew * len(op.inputs)
+                packed = (packed << stride) | (consts[v] & ((1 << ew) - 1))
+            strides[res] = stride
+            w = stride * len(op.inputs)
             expr = _literal(packed, w)
         elif isinstance(op, hw.ArrayGetOp):
             ew = _width(op.result)
-            expr = f"{ref(op.input)}[{ref(op.index)} * {ew} +: {ew}]"
+            expr = f"{ref(op.input)}[{ref(op.index)} * {strides[op.input]} +: {ew}]"
         elif isinstance(op, seq.CompRegOp):
             name = f"_n{n}"
             n += 1

@@ -137,14 +137,16 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> di
 def _absorbed(v: SSAValue) -> bool:
     """Every use of `v` (through wiring) is logic that takes it into its own LUT: an adder
     (select, a, b -> propagate fits one LUT6) or a further select or comparison, or a
-    register (Yosys maps a select of a constant onto the flip-flop's set/reset pin)."""
+    register (Yosys maps a select of a constant onto the flip-flop's set/reset pin).
+    Measured on whole models with Yosys synth_xilinx; an isolated select feeding one adder
+    does cost its bits, but in a network the cost shows up folded into the adders."""
     for use in v.uses:
         user = use.operation
         if isinstance(user, _WIRES):
             if not _absorbed(user.results[0]):
                 return False
         elif isinstance(user, seq.CompRegOp):
-            continue  # a select of a constant becomes the register's synchronous set/reset
+            continue
         elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
             return False
     return True
@@ -180,20 +182,21 @@ def _extent(v: SSAValue) -> int:
     return v.type.width.data
 
 
-def _lut_cost(op: Operation) -> int:
+def _lut_cost(op: Operation, need: dict) -> int:
     """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
     if not op.results:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if isinstance(op, comb.AddOp | comb.SubOp):
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
-            return 0  # a constant operand folds into the carry chain
+            return 0  # a bare constant operand folds into the carry chain (a rounding step)
         lhs, rhs = (_known_zero_lsbs(v) for v in op.operands[:2])
         extent = max(_extent(v) for v in op.operands)
+        w = min(w, need.get(op.results[0], (0, 0))[1])  # top bits nobody reads are not built
         return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
     if isinstance(op, comb.MuxOp):
-        # a select shares the LUT of the logic it feeds (measured with Yosys synth_xilinx)
-        return 0 if _absorbed(op.result) else w
+        lo, hi = need.get(op.result, (0, 0))
+        return 0 if _absorbed(op.result) else hi - lo
     if isinstance(op, hw.ArrayGetOp):
         return _table_luts(op)
     if isinstance(op, comb.ICmpOp):
@@ -235,11 +238,12 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "adders": 0})
     graph = nx.DiGraph()
     bits = bit_sources(top)
-    ffs = flip_flops(top, bits, needed_bits(top, bits))
+    need = needed_bits(top, bits)
+    ffs = flip_flops(top, bits, need)
     for op in top.body.block.ops:
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
-        cost = _lut_cost(op)
+        cost = _lut_cost(op, need)
         is_adder = isinstance(op, comb.AddOp | comb.SubOp)
         is_level = is_adder or isinstance(op, hw.ArrayGetOp)  # a table lookup is a logic level too
         if cost or is_adder:

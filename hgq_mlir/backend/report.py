@@ -134,6 +134,18 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> di
     return out
 
 
+def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
+    """Every use of `v`, through wiring, is a register (or another of `sinks`)."""
+    for use in v.uses:
+        user = use.operation
+        if isinstance(user, _WIRES):
+            if not _into_registers(user.results[0], sinks):
+                return False
+        elif not isinstance(user, sinks):
+            return False
+    return True
+
+
 def _absorbed(v: SSAValue) -> bool:
     """Every use of `v` (through wiring) is logic that takes it into its own LUT: an adder
     (select, a, b -> propagate fits one LUT6) or a further select or comparison, or a
@@ -196,6 +208,12 @@ def _lut_cost(op: Operation, need: dict) -> int:
         return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
     if isinstance(op, comb.MuxOp):
         lo, hi = need.get(op.result, (0, 0))
+        zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
+        if zero_side and not _into_registers(op.result, (seq.CompRegOp, comb.MuxOp, comb.ICmpOp)):
+            # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
+            # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
+            # becomes the flip-flop's synchronous reset, into a max pool's select it merges
+            return (hi - lo + 1) // 3
         return 0 if _absorbed(op.result) else hi - lo
     if isinstance(op, hw.ArrayGetOp):
         return _table_luts(op)

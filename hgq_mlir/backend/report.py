@@ -135,10 +135,14 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> di
 
 
 def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
-    """Every use of `v`, through wiring, is a register (or another of `sinks`)."""
+    """Every use of `v`, through wiring, is a register (or another of `sinks`, or a
+    rounding step: an adder with a constant, whose carry-chain LUT takes the select too)."""
     for use in v.uses:
         user = use.operation
         if isinstance(user, _WIRES):
+            if not _into_registers(user.results[0], sinks):
+                return False
+        elif isinstance(user, comb.AddOp) and any(isinstance(o.owner, hw.ConstantOp) for o in user.operands):
             if not _into_registers(user.results[0], sinks):
                 return False
         elif not isinstance(user, sinks):

@@ -4,10 +4,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from hgq_mlir.zoo import KINDS  # noqa: E402
+from hgq_mlir.zoo import KINDS
 
 
 @pytest.fixture(scope="session")

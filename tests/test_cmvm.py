@@ -92,7 +92,7 @@ def test_non_integer_matrix_is_refused():
 def test_row_blocks_exact_and_within_depth(monkeypatch, slack):
     """A matrix too large for one pair index is solved in row blocks: still exact, still
     within each column's depth bound, and still sharing (fewer adders than the baseline)."""
-    import hgq_mlir.cmvm.cse as cse
+    from hgq_mlir.cmvm import cse
 
     monkeypatch.setattr(cse, "PAIR_BUDGET", 2_000)
     w = np.random.default_rng(slack).integers(-15, 16, (40, 12))

@@ -11,7 +11,14 @@ import pytest
 from xdsl.context import Context
 from xdsl.dialects import func
 
-from hgq_mlir.backend.verify import reference_vectors, compare, compile_model, keras_predict, port_names, verify
+from hgq_mlir.backend.verify import (
+    compare,
+    compile_model,
+    keras_predict,
+    port_names,
+    reference_vectors,
+    verify,
+)
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq

@@ -1,11 +1,11 @@
 """Keras `predict` == the `hgq` interpreter, and the IR survives print -> parse -> print."""
 
 import numpy as np
+from conftest import random_inputs
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.parser import Parser
 
-from conftest import random_inputs
 from hgq_mlir.dialects.hgq import HGQ
 from hgq_mlir.frontend.keras import import_model, load_keras
 from hgq_mlir.interp.hgq import run_hgq

@@ -9,7 +9,13 @@ from xdsl.dialects import func
 from xdsl.passes import PassPipeline
 
 from hgq_mlir.backend.simulate import simulate
-from hgq_mlir.backend.verify import compare, compile_model, grid_inputs, keras_input_quantizer, port_mantissas
+from hgq_mlir.backend.verify import (
+    compare,
+    compile_model,
+    grid_inputs,
+    keras_input_quantizer,
+    port_mantissas,
+)
 from hgq_mlir.dialects import fx
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.passes import get_all_passes

@@ -4,20 +4,20 @@ import json
 
 import numpy as np
 import pytest
+from conftest import random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_models import first_quantizer, random_model
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.passes import PassPipeline
 
-from conftest import random_inputs
 from hgq_mlir.backend.verify import compile_model
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.interp.fixed import quantize
 from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq
 from hgq_mlir.passes import get_all_passes
-from random_models import first_quantizer, random_model
 
 
 def _run(module, pipeline: str):

@@ -11,7 +11,14 @@ from xdsl.context import Context
 from xdsl.dialects import func
 
 from hgq_mlir.backend.simulate import simulate
-from hgq_mlir.backend.verify import compare, compile_model, grid_inputs, keras_input_quantizer, port_mantissas, verify
+from hgq_mlir.backend.verify import (
+    compare,
+    compile_model,
+    grid_inputs,
+    keras_input_quantizer,
+    port_mantissas,
+    verify,
+)
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq

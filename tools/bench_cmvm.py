@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve  # noqa: E402
-from hgq_mlir.cmvm.graph import signed_width  # noqa: E402
+from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve
+from hgq_mlir.cmvm.graph import signed_width
 
 CASES = [  # (n_in, n_out, weight bits, zero fraction)
     (16, 16, 8, 0.0),
@@ -132,7 +132,7 @@ def verilog_of(graph: AdderGraph, ranges, name: str) -> str:
         n = graph.n_in + k
         base = min(lhs.shift, rhs.shift)
         w = signed_width(int(lo_n[n]) >> base, int(hi_n[n]) >> base)
-        name_of = lambda t: f"x{t.node}" if t.node < graph.n_in else f"n{t.node}"  # noqa: E731
+        name_of = lambda t: f"x{t.node}" if t.node < graph.n_in else f"n{t.node}"
         lines.append(
             f"  wire signed [{w - 1}:0] n{n} = ($signed({name_of(lhs)}) <<< {lhs.shift}) "
             f"{'-' if sub else '+'} ($signed({name_of(rhs)}) <<< {rhs.shift});"
@@ -170,7 +170,7 @@ def main() -> None:
     ap.add_argument("--yosys", action="store_true", help="synthesize both graphs of the 16x16 / 32x5 cases")
     args = ap.parse_args()
     try:
-        import da4ml  # noqa: F401
+        import da4ml
     except ImportError:
         sys.exit("da4ml is not installed: pip install da4ml==0.6.0 (benchmark-only)")
 

@@ -138,7 +138,7 @@ def main() -> None:
     tools = ["ours"] if args.no_da4ml else ["ours", "da4ml"]
     if not args.no_da4ml:
         try:
-            import da4ml  # noqa: F401
+            import da4ml
         except ImportError:
             sys.exit("da4ml is not installed: pip install da4ml==0.6.0 (benchmark-only), or pass --no-da4ml")
     with tempfile.TemporaryDirectory(prefix="bench-compile-") as tmp:

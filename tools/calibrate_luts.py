@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hgq_mlir.backend.verify import compile_model  # noqa: E402
+from hgq_mlir.backend.verify import compile_model
 
 
 def synth(verilog: Path, top: str) -> dict:

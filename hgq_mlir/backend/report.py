@@ -11,7 +11,6 @@ from xdsl.ir import Operation, SSAValue
 
 from hgq_mlir.cmvm.graph import adder_luts
 
-
 _WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
 
 
@@ -139,10 +138,7 @@ def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
     rounding step: an adder with a constant, whose carry-chain LUT takes the select too)."""
     for use in v.uses:
         user = use.operation
-        if isinstance(user, _WIRES):
-            if not _into_registers(user.results[0], sinks):
-                return False
-        elif isinstance(user, comb.AddOp) and any(isinstance(o.owner, hw.ConstantOp) for o in user.operands):
+        if isinstance(user, _WIRES) or isinstance(user, comb.AddOp) and any(isinstance(o.owner, hw.ConstantOp) for o in user.operands):
             if not _into_registers(user.results[0], sinks):
                 return False
         elif not isinstance(user, sinks):

@@ -14,7 +14,6 @@ from hgq_mlir.backend.report import resource_report
 from hgq_mlir.backend.verilog import emit_verilog, find_top, interface_of
 from hgq_mlir.errors import UserError
 
-
 DEFAULT_PART = "xcvu13p-flga2577-2-e"
 
 

@@ -17,7 +17,13 @@ import numpy as np
 
 from hgq_mlir.cmvm.csd import csd_digits, solve_csd
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
-from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts, estimate_luts, signed_width
+from hgq_mlir.cmvm.graph import (
+    AdderGraph,
+    Term,
+    adder_luts,
+    estimate_luts,
+    signed_width,
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ Shifts are changes of type: they cost no logic.
 
 from __future__ import annotations
 
-
 import numpy as np
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntAttr, StringAttr
 from xdsl.ir import Attribute, Dialect, SSAValue
@@ -28,9 +27,14 @@ from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
-from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
-from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
+from hgq_mlir.dialects.arrays import (
+    attr_array,
+    int_array_attr,
+    parse_keyword_arrays,
+    print_keyword_arrays,
+)
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
+from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
 from hgq_mlir.dialects.kif import KIFType
 
 

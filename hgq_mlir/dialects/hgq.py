@@ -45,9 +45,14 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from hgq_mlir.dialects.arrays import (
+    attr_array,
+    int_array_attr,
+    parse_keyword_arrays,
+    print_keyword_arrays,
+)
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
-from hgq_mlir.dialects.arrays import attr_array, int_array_attr, parse_keyword_arrays, print_keyword_arrays
 
 ROUND_MODES = ("RND", "RND_CONV", "TRN")
 OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")

@@ -30,7 +30,7 @@ def load_keras(path: str | os.PathLike):
     if not p.is_file():
         raise FrontendError(f"{path}: no such model file")
     _quiet_tensorflow()
-    import hgq as _hgq  # noqa: F401  (registers the HGQ2 layers with Keras)
+    import hgq as _hgq
     import keras
 
     try:

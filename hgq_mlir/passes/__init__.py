@@ -12,7 +12,9 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         return CanonicalizePass
 
     def cse():
-        from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+        from xdsl.transforms.common_subexpression_elimination import (
+            CommonSubexpressionElimination,
+        )
 
         return CommonSubexpressionElimination
 

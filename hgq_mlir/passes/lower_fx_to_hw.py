@@ -23,20 +23,7 @@ from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
 
 VERILOG_KEYWORDS = frozenset(
-    """always and assign automatic begin bit buf bufif0 bufif1 byte case casex casez cell chandle class
-    clock cmos config const constraint context continue cover deassign default defparam design disable
-    do edge else end endcase endclass endconfig endfunction endgenerate endinterface endmodule endpackage
-    endprimitive endprogram endproperty endspecify endtable endtask enum event export extends extern
-    final for force foreach forever fork function generate genvar highz0 highz1 if iff ifnone import
-    incdir include initial inout input instance int integer interface join large liblist library
-    local localparam logic longint macromodule medium module nand negedge new nmos nor not notif0
-    notif1 null or output package packed parameter pmos posedge primitive priority program property
-    protected pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent rand randc real
-    realtime ref reg release repeat return rnmos rpmos rtran rtranif0 rtranif1 scalared sequence
-    shortint shortreal showcancelled signed small specify specparam static string strong0 strong1
-    struct super supply0 supply1 table task this time timeprecision timeunit tran tranif0 tranif1
-    tri tri0 tri1 triand trior trireg type typedef union unique unsigned use uwire var vectored
-    virtual void wait wand weak0 weak1 while wildcard wire with within wor xnor xor clk""".split()
+    ["always", "and", "assign", "automatic", "begin", "bit", "buf", "bufif0", "bufif1", "byte", "case", "casex", "casez", "cell", "chandle", "class", "clock", "cmos", "config", "const", "constraint", "context", "continue", "cover", "deassign", "default", "defparam", "design", "disable", "do", "edge", "else", "end", "endcase", "endclass", "endconfig", "endfunction", "endgenerate", "endinterface", "endmodule", "endpackage", "endprimitive", "endprogram", "endproperty", "endspecify", "endtable", "endtask", "enum", "event", "export", "extends", "extern", "final", "for", "force", "foreach", "forever", "fork", "function", "generate", "genvar", "highz0", "highz1", "if", "iff", "ifnone", "import", "incdir", "include", "initial", "inout", "input", "instance", "int", "integer", "interface", "join", "large", "liblist", "library", "local", "localparam", "logic", "longint", "macromodule", "medium", "module", "nand", "negedge", "new", "nmos", "nor", "not", "notif0", "notif1", "null", "or", "output", "package", "packed", "parameter", "pmos", "posedge", "primitive", "priority", "program", "property", "protected", "pull0", "pull1", "pulldown", "pullup", "pulsestyle_ondetect", "pulsestyle_onevent", "rand", "randc", "real", "realtime", "ref", "reg", "release", "repeat", "return", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared", "sequence", "shortint", "shortreal", "showcancelled", "signed", "small", "specify", "specparam", "static", "string", "strong0", "strong1", "struct", "super", "supply0", "supply1", "table", "task", "this", "time", "timeprecision", "timeunit", "tran", "tranif0", "tranif1", "tri", "tri0", "tri1", "triand", "trior", "trireg", "type", "typedef", "union", "unique", "unsigned", "use", "uwire", "var", "vectored", "virtual", "void", "wait", "wand", "weak0", "weak1", "while", "wildcard", "wire", "with", "within", "wor", "xnor", "xor", "clk"]
 )
 
 

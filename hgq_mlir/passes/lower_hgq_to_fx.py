@@ -27,7 +27,6 @@ from hgq_mlir.errors import UserError
 from hgq_mlir.interp.fixed import round_shift
 
 
-
 @dataclass(frozen=True)
 class Elem:
     """One live scalar: its fx value and its exact mantissa range at the value's frac."""

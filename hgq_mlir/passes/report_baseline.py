@@ -14,7 +14,9 @@ from xdsl.context import Context
 from xdsl.dialects import func, hw
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
-from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.common_subexpression_elimination import (
+    CommonSubexpressionElimination,
+)
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from hgq_mlir.dialects import hgq

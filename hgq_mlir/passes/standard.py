@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
-from xdsl.transforms.dead_code_elimination import DeadCodeElimination
-
 from xdsl.transforms.canonicalize import CanonicalizePass
+from xdsl.transforms.common_subexpression_elimination import (
+    CommonSubexpressionElimination,
+)
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.passes.infer_precision import HgqInferPrecision
 from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
-from hgq_mlir.passes.pipeline import FxPipeline
 from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
+from hgq_mlir.passes.pipeline import FxPipeline
 from hgq_mlir.passes.prune import HgqPrune
 from hgq_mlir.passes.report_baseline import HgqReportBaseline
 

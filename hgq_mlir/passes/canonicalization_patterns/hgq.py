@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from hgq_mlir.dialects import hgq
 from hgq_mlir.interp.fixed import quantize

@@ -117,24 +117,16 @@ def test_bad_cutoff_is_one_line(tmp_path):
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
 def test_self_checking_testbench(tiny_model, tmp_path, pipeline):
     """The stored-vector testbench passes, and fails once one stored output word is altered."""
-    import subprocess
+    from tests_support import flip_stored_word, run_testbench
 
     from hgq_mlir.backend.verify import write_testbench
 
     _, path = tiny_model
     compile_model(str(path), tmp_path, pipeline)
     tb = write_testbench(str(path), tmp_path, 300)
-
-    def run() -> str:
-        subprocess.run(["iverilog", "-g2012", "-o", "tb.vvp", tb.name, "tiny.v"], cwd=tmp_path, check=True)
-        return subprocess.run(["vvp", "-n", "tb.vvp"], cwd=tmp_path, capture_output=True, text=True).stdout
-
-    assert "PASS: 300 vectors" in run()
-    stored = tmp_path / "tb_tiny_out0.hex"
-    lines = stored.read_text().splitlines()
-    lines[123] = format(int(lines[123], 16) ^ 1, f"0{len(lines[123])}x")
-    stored.write_text("\n".join(lines) + "\n")
-    out = run()
+    assert "PASS: 300 vectors" in run_testbench(tmp_path, tb, "tiny")
+    flip_stored_word(tmp_path / "tb_tiny_out0.hex", 123)
+    out = run_testbench(tmp_path, tb, "tiny")
     assert "FAIL: 1 mismatching" in out and "vector 123" in out
 
 

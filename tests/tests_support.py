@@ -10,3 +10,18 @@ func.func @m() {
   func.return
 }
 """
+
+
+def run_testbench(folder, tb, top: str) -> str:
+    """Compile `tb` with `<top>.v` in iverilog and run it; its stdout (PASS / FAIL lines)."""
+    import subprocess
+
+    subprocess.run(["iverilog", "-g2012", "-o", "tb.vvp", tb.name, f"{top}.v"], cwd=folder, check=True)
+    return subprocess.run(["vvp", "-n", "tb.vvp"], cwd=folder, capture_output=True, text=True).stdout
+
+
+def flip_stored_word(path, line: int) -> None:
+    """Flip the low bit of one stored hex word (a negative control for a testbench)."""
+    lines = path.read_text().splitlines()
+    lines[line] = format(int(lines[line], 16) ^ 1, f"0{len(lines[line])}x")
+    path.write_text("\n".join(lines) + "\n")

@@ -97,7 +97,7 @@ def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack:
             raise ValueError("W must be an integer matrix (scale it by a power of two first)")
         w = np.round(w).astype(np.int64)
     ranges = list(input_ranges) if input_ranges is not None else [(-128, 127)] * w.shape[0]
-    graph = build_graph(w, ranges, method, depth_slack)
+    graph = _build_graph(w, ranges, method, depth_slack)  # solved afresh (only the lowering memoizes)
     return CMVMResult(graph, estimate_luts(graph, ranges))
 
 

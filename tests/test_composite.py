@@ -114,3 +114,39 @@ def test_testbench_drives_every_port(composite, tmp_path):
     flip_stored_word(tmp_path / f"tb_{model.name}_out{last}.hex", 77)
     out = run_testbench(tmp_path, tb, model.name)
     assert "FAIL: 1 mismatching" in out and "vector 77" in out
+
+
+@pytest.fixture(scope="module")
+def ellipsis_model(tmp_path_factory):
+    """`...` einsum, a plain Keras tanh on a quantized value (a table of float32 outputs,
+    re-quantized by the next layer), a reshape and a transposing concatenation."""
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense, QEinsumDense
+
+    keras.utils.set_random_seed(5)
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="RND"):
+        inp = keras.Input((6, 3), name="x")
+        h = QEinsumDense("...c,cd->...d", output_shape=(4,), bias_axes="d", enable_ebops=False, enable_oq=True, name="ell")(inp)
+        t = keras.layers.Activation("tanh", name="tanh")(h)
+        c = keras.layers.Concatenate(axis=1, name="cat")([t, h])  # (12, 4): along the position axis
+        c = keras.layers.Reshape((48,), name="flat")(c)
+        out = QDense(3, name="out")(c)
+        model = keras.Model(inp, out, name="ellipsis")
+    x = np.random.default_rng(5).normal(size=(512, 6, 3)).astype(np.float32)
+    from hgq.utils import trace_minmax  # untrained; EBOPs off: HGQ2 cannot count them for `...`
+
+    trace_minmax(model, x, verbose=False)
+    path = tmp_path_factory.mktemp("ellipsis") / "ellipsis.keras"
+    model.save(path)
+    return model, path
+
+
+def test_ellipsis_einsum_and_activation_table(ellipsis_model, tmp_path):
+    model, path = ellipsis_model
+    xs = _random_inputs(model, 2000, 9)
+    expected = keras_predict(model, xs)
+    assert int(np.sum(run_hgq(import_model(model), xs)["out"].to_float() != expected[0])) == 0
+    compile_model(str(path), tmp_path)
+    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    assert total == 3000 and mismatches == 0

@@ -34,7 +34,8 @@ def synth(verilog: Path, top: str) -> dict:
             cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
     luts = sum(v for k, v in cells.items() if k.startswith("LUT"))
     ffs = sum(v for k, v in cells.items() if k.startswith("FD"))
-    return {"luts": luts, "ffs": ffs, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY"))}
+    srls = sum(v for k, v in cells.items() if k.startswith("SRL"))
+    return {"luts": luts, "ffs": ffs, "srls": srls, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY"))}
 
 
 def main() -> None:
@@ -53,7 +54,8 @@ def main() -> None:
                 build_model(kind, seed=1).save(path)
                 models.append(path)
             models.append(root / "examples" / "jsc.keras")
-        print(f"{'model':<14} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} {'est FFs':>8} {'yosys FFs':>9} {'synth s':>8}")
+        print(f"{'model':<14} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} {'est FFs':>8} {'yosys FFs':>9} "
+          f"{'est SRLs':>8} {'yosys SRLs':>10} {'synth s':>8}")
         errors = []
         for m in models:
             out = Path(tmp) / f"rtl-{m.stem}"
@@ -62,7 +64,8 @@ def main() -> None:
             y = synth(out / f"{report['top']}.v", report["top"])
             err = report["luts"] / y["luts"] - 1 if y["luts"] else float("nan")
             errors.append(err)
-            print(f"{m.stem:<14} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} {report['ffs']:>8} {y['ffs']:>9} {time.time() - t:>8.0f}",
+            print(f"{m.stem:<14} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} {report['ffs']:>8} {y['ffs']:>9} "
+                  f"{report.get('srls', 0):>8} {y['srls']:>10} {time.time() - t:>8.0f}",
                   flush=True)
         print(f"mean |error| {sum(abs(e) for e in errors) / len(errors):.1%}")
 

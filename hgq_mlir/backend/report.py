@@ -63,74 +63,101 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
     return bits
 
 
-def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, tuple[int, int]]:
-    """Per value, the bit range [lo, hi) anything observable depends on.
+def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, int]:
+    """Per value, the bits anything observable depends on (a mask, bit i = 1 << i).
 
     Backward over the netlist, as synthesis narrows cells (Yosys wreduce / opt_dff): the low
     n bits of a sum or a select need only the low n bits of their operands, and an unread
     low bit of a sum needs no operand bit when the other operand's bit there is zero (no
-    carry), so registers and adders lose the bits nobody reads."""
-    need: dict[SSAValue, tuple[int, int]] = {}
+    carry), so registers and adders lose the bits nobody reads (a ReLU reads its input's
+    sign bit but maybe not the bits below it that a later wrap drops)."""
+    need: dict[SSAValue, int] = {}
 
-    def want(v: SSAValue, lo: int, hi: int) -> None:
-        hi = min(hi, _width_of(v.type))
-        if lo >= hi:
-            return
-        old = need.get(v)
-        need[v] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    def want(v: SSAValue, mask: int) -> None:
+        mask &= (1 << _width_of(v.type)) - 1
+        if mask:
+            need[v] = need.get(v, 0) | mask
+
+    def full(v: SSAValue) -> int:
+        return (1 << _width_of(v.type)) - 1
 
     for op in reversed(list(top.body.block.ops)):
         if isinstance(op, hw.OutputOp):
             for v in op.operands:
-                want(v, 0, _width_of(v.type))
+                want(v, full(v))
             continue
         if not op.results or isinstance(op, hw.ConstantOp) or op.results[0] not in need:
             continue
-        lo, hi = need[op.results[0]]
+        mask = need[op.results[0]]
         if isinstance(op, seq.CompRegOp):
-            want(op.input, lo, hi)
+            want(op.input, mask)
         elif isinstance(op, comb.ExtractOp):
-            low = op.low_bit.value.data
-            want(op.input, low + lo, low + hi)
+            want(op.input, mask << op.low_bit.value.data)
         elif isinstance(op, comb.ConcatOp):
             offset = 0
             for part in reversed(op.inputs):
-                w = _width_of(part.type)
-                want(part, max(lo - offset, 0), min(hi - offset, w))
-                offset += w
+                want(part, mask >> offset)
+                offset += _width_of(part.type)
         elif isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2:
             a, b = (bits[v] for v in op.operands)
+            lowest = (mask & -mask).bit_length() - 1
             start = 0  # unread low bits with a zero on one side: no carry, no operand bit needed
-            while start < lo and (b[start] == ZERO or (a[start] == ZERO and isinstance(op, comb.AddOp))):
+            while start < lowest and (b[start] == ZERO or (a[start] == ZERO and isinstance(op, comb.AddOp))):
                 start += 1
+            span = ((1 << mask.bit_length()) - 1) & ~((1 << start) - 1)  # carries need every bit below
             for v in op.operands:
-                want(v, start, hi)
+                want(v, span)
         elif isinstance(op, comb.MuxOp):
-            want(op.cond, 0, 1)
-            want(op.true_value, lo, hi)
-            want(op.false_value, lo, hi)
+            want(op.cond, 1)
+            want(op.true_value, mask)
+            want(op.false_value, mask)
         else:  # comparisons, replication, table lookups, anything else: every operand bit
             for v in op.operands:
-                want(v, 0, _width_of(v.type))
+                want(v, full(v))
     return need
 
 
-def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> dict[Operation, int]:
-    """Per register, the flip-flops synthesis keeps: its needed bits, less the bits whose
-    input is a constant or is already registered (identical flip-flops merge, as Yosys
-    opt_merge does; e.g. an adder's low bits that pass an operand through unchanged)."""
-    out: dict[Operation, int] = {}
-    seen: set = set()
+SRL_MIN = 3  # register chains at least this long become shift-register LUTs (Yosys xilinx_srl)
+
+
+def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> tuple[dict[Operation, int], dict[Operation, int]]:
+    """Per register, the flip-flops synthesis keeps, and the shift-register LUTs (SRL16E) it
+    makes: a register's needed bits, less the bits whose input is a constant or is already
+    registered (identical flip-flops merge, as Yosys opt_merge does; e.g. an adder's
+    pass-through low bits), less delay chains of SRL_MIN or more flip-flops with no tap
+    but the last, which become one SRL16E per bit and 16 stages."""
+    owner: dict = {}  # a kept flip-flop's input bit -> its register
     for op in top.body.block.ops:
         if isinstance(op, seq.CompRegOp):
-            lo, hi = need.get(op.results[0], (0, 0))
-            kept = 0
-            for b in bits[op.input][lo:hi]:
-                if b[0] != "const" and b not in seen:
-                    seen.add(b)
-                    kept += 1
-            out[op] = kept
-    return out
+            mask = need.get(op.results[0], 0)
+            for i, b in enumerate(bits[op.input]):
+                if mask >> i & 1 and b[0] != "const" and b not in owner:
+                    owner[b] = op
+    tapped: set = set()  # flip-flop outputs that logic (not the next flip-flop) reads
+    for op in top.body.block.ops:
+        if not isinstance(op, seq.CompRegOp | hw.ConstantOp | hw.ArrayCreateOp):
+            for v in op.operands:
+                if v in bits:
+                    tapped.update(b for b in bits[v] if b[0] == "ff")
+    ffs: dict[Operation, int] = defaultdict(int)
+    srls: dict[Operation, int] = defaultdict(int)
+    for d, op in owner.items():
+        ffs[op] += 1
+    for d in owner:
+        if d[0] == "ff" and d[1] in owner and ("ff", d[1]) not in tapped:
+            continue  # not the head of a chain segment
+        chain = [d]
+        while ("ff", chain[-1]) not in tapped and ("ff", chain[-1]) in owner:
+            chain.append(("ff", chain[-1]))
+        if ("ff", chain[-1]) in owner:
+            chain.append(("ff", chain[-1]))  # the tapped end still belongs to the chain
+        if chain[0][0] == "reset":
+            chain = chain[1:]  # a flip-flop with a synchronous reset (a ReLU) has no SRL form
+        if len(chain) >= SRL_MIN:
+            for x in chain:
+                ffs[owner[x]] -= 1
+            srls[owner[chain[-1]]] += -(-len(chain) // 16)
+    return ffs, srls
 
 
 def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
@@ -204,17 +231,17 @@ def _lut_cost(op: Operation, need: dict) -> int:
             return 0  # a bare constant operand folds into the carry chain (a rounding step)
         lhs, rhs = (_known_zero_lsbs(v) for v in op.operands[:2])
         extent = max(_extent(v) for v in op.operands)
-        w = min(w, need.get(op.results[0], (0, 0))[1])  # top bits nobody reads are not built
+        w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
         return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
     if isinstance(op, comb.MuxOp):
-        lo, hi = need.get(op.result, (0, 0))
+        read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
         if zero_side and not _into_registers(op.result, (seq.CompRegOp, comb.MuxOp, comb.ICmpOp)):
             # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
             # becomes the flip-flop's synchronous reset, into a max pool's select it merges
-            return (hi - lo + 1) // 3
-        return 0 if _absorbed(op.result) else hi - lo
+            return (read + 1) // 3
+        return 0 if _absorbed(op.result) else read
     if isinstance(op, hw.ArrayGetOp):
         return _table_luts(op)
     if isinstance(op, comb.ICmpOp):
@@ -253,11 +280,11 @@ def _json_attr(top: hw.HWModuleOp, key: str) -> dict:
 
 
 def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
-    per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "adders": 0})
+    per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
     graph = nx.DiGraph()
     bits = bit_sources(top)
     need = needed_bits(top, bits)
-    ffs = flip_flops(top, bits, need)
+    ffs, srls = flip_flops(top, bits, need)
     for op in top.body.block.ops:
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
@@ -269,6 +296,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
             per_layer[layer]["adders"] += int(is_adder)
         if isinstance(op, seq.CompRegOp):
             per_layer[layer]["ffs"] += ffs[op]
+            per_layer[layer]["srls"] += srls[op]
         if is_level:
             for v in op.operands:
                 graph.add_edge(v.owner, op, w=1)
@@ -277,14 +305,14 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
                 if isinstance(v.owner, Operation):
                     graph.add_edge(v.owner, op, w=0)
     levels = nx.dag_longest_path_length(graph, weight="w") if graph.number_of_nodes() else 0
-    total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "adders")}
+    total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "srls", "adders")}
     layers = {name: dict(v) for name, v in sorted(per_layer.items())}
     pruning = _json_attr(top, "hgq.prune")
     baseline = _json_attr(top, "hgq.baseline")
     for name, counts in pruning.get("layers", {}).items():
-        layers.setdefault(name, {"luts": 0, "ffs": 0, "adders": 0}).update(counts)
+        layers.setdefault(name, {"luts": 0, "ffs": 0, "srls": 0, "adders": 0}).update(counts)
     for name, base in baseline.get("layers", {}).items():
-        entry = layers.setdefault(name, {"luts": 0, "ffs": 0, "adders": 0})
+        entry = layers.setdefault(name, {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
         entry["luts_unpruned"], entry["adders_unpruned"] = base["luts"], base["adders"]
     extra = {}
     if pruning:
@@ -295,6 +323,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
         "top": interface["top"],
         "luts": total["luts"],
         "ffs": total["ffs"],
+        "srls": total["srls"],
         "dsps": 0,
         "adders": total["adders"],
         "latency": interface["latency"],
@@ -316,5 +345,6 @@ def format_table(report: dict) -> str:
     if "luts_unpruned" in report:
         total["luts_unpruned"] = report["luts_unpruned"]
     lines.append(row("total", total))
-    lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0")
+    srls = f", {report['srls']} SRL16E (register chains)" if report.get("srls") else ""
+    lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0{srls}")
     return "\n".join(lines)

@@ -52,9 +52,19 @@ class _HwBuilder:
     def __init__(self) -> None:
         self.ops: list[Operation] = []
         self.consts: dict[tuple[int, int], SSAValue] = {}
+        self.built: dict[tuple, SSAValue] = {}
 
     # -- bit-vector helpers ----------------------------------------------------
     def emit(self, op: Operation) -> SSAValue:
+        """Add `op`, or reuse an identical one: fx values that differ only by a shift (a type)
+        are the same bits here, so the same adder or register can come twice (xDSL's comb
+        ops are not marked Pure, so its CSE pass would not merge them)."""
+        attrs = tuple(sorted((k, v) for k, v in op.attributes.items() if k != "layer"))
+        key = (op.name, tuple(op.operands), tuple(r.type for r in op.results), tuple(sorted(op.properties.items())), attrs)
+        if key in self.built:
+            op.drop_all_references()
+            return self.built[key]
+        self.built[key] = op.results[0]
         self.ops.append(op)
         return op.results[0]
 

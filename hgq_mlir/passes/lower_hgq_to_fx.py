@@ -130,8 +130,9 @@ class _Lowering:
                     env[op.result] = [self.quantize(e, *kif, op.round.data, op.overflow.data) for e, *kif in args]
             elif isinstance(op, hgq.DenseOp):
                 x = env[op.input]
-                if not isinstance(x, list):
+                if isinstance(x, tuple) and x[0] == "input":
                     raise UserError(f"layer '{self.layer}': dense input must be quantized first (no input quantizer?)")
+                x = self.elems(x)  # a constant input (canonicalization folded its quantizer) too
                 w = env[op.weights]
                 b = env[op.bias] if op.bias is not None else None
                 env[op.result] = self.dense(x, w[1], w[2], b[1:] if b else None)

@@ -146,11 +146,9 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> tu
     for d in owner:
         if d[0] == "ff" and d[1] in owner and ("ff", d[1]) not in tapped:
             continue  # not the head of a chain segment
-        chain = [d]
+        chain = [d]  # forward while a stage's output feeds only the next stage (the end may be tapped)
         while ("ff", chain[-1]) not in tapped and ("ff", chain[-1]) in owner:
             chain.append(("ff", chain[-1]))
-        if ("ff", chain[-1]) in owner:
-            chain.append(("ff", chain[-1]))  # the tapped end still belongs to the chain
         if chain[0][0] == "reset":
             chain = chain[1:]  # a flip-flop with a synchronous reset (a ReLU) has no SRL form
         if len(chain) >= SRL_MIN:

@@ -12,6 +12,16 @@ import numpy as np
 KINDS = ("jsc", "pruned", "sat_trn", "linear_wide")
 
 
+def _keras():
+    """Keras on TensorFlow, quiet (imported here, lazily: IR-only commands never need it)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+
+    return keras
+
+
 def synthetic_data(n: int, n_in: int = 16, n_out: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A jet-tagging-like task: 16 features, 5 classes from a random nonlinear teacher.
 
@@ -28,10 +38,7 @@ def synthetic_data(n: int, n_in: int = 16, n_out: int = 5, seed: int = 0) -> tup
 
 def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_train: int = 4096):
     """Train one of the test/example models; returns a keras.Model."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import LayerConfigScope, QuantizerConfigScope
     from hgq.layers import QDense
     from hgq.utils import trace_minmax
@@ -78,10 +85,7 @@ def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_t
 def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
     """A small image (dims=2: 8x8x1) or sequence (dims=1: 16x2) classifier:
     QConv (same padding, relu) -> QMaxPool -> QConv (valid, stride 2) -> Flatten -> QDense."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import LayerConfigScope, QuantizerConfigScope
     from hgq.layers import QConv1D, QConv2D, QDense, QMaxPooling1D, QMaxPooling2D
 
@@ -117,10 +121,7 @@ def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
 
 def build_pool_norm_model(seed: int = 0, epochs: int = 2, global_pool: str = "avg"):
     """QBatchNormalization, average pooling, a conv, global (avg or max) pooling, a dense head."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import QuantizerConfigScope
     from hgq.layers import (
         QAveragePooling2D,
@@ -154,10 +155,7 @@ def build_pool_norm_model(seed: int = 0, epochs: int = 2, global_pool: str = "av
 def build_residual_model(seed: int = 0, epochs: int = 2):
     """A Conv1D model with a residual add, a subtract and a max merge (muon-tracking-like
     shape: Conv1D over hits, residual adds, dense regression head)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QAdd, QConv1D, QDense, QMaximum, QSubtract
 
@@ -197,10 +195,7 @@ def _fit_and_trace(model, x, y, loss, epochs: int):
 def build_muon_model(seed: int = 0, epochs: int = 2, hits: int = 16):
     """Shaped like HGQ's muon-tracking task: Conv1D over detector hits, a residual add, a
     tanh lookup table (QUnaryFunctionLUT), a dense regression head."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QAdd, QConv1D, QDense, QUnaryFunctionLUT
 
@@ -225,10 +220,7 @@ def build_muon_model(seed: int = 0, epochs: int = 2, hits: int = 16):
 def build_multi_io_model(seed: int = 0, epochs: int = 2):
     """Two inputs, two outputs: QEinsumDense (per-position and transposed forms), a sigmoid
     table, Concatenate along the channel and flat axes, two dense heads."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QDense, QEinsumDense, QUnaryFunctionLUT
 
@@ -258,10 +250,7 @@ def build_multi_io_model(seed: int = 0, epochs: int = 2):
 def build_large_model(widths: tuple[int, ...] = (64, 256, 128, 64, 10), seed: int = 0, weight_bits: int = 4):
     """An untrained dense model with random `weight_bits`-bit weights, sized for compile-time
     benchmarks (the default has ~20 000 adders); the quantizer ranges are traced on random data."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
+    keras = _keras()
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QDense
     from hgq.utils import trace_minmax

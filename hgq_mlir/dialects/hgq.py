@@ -428,12 +428,33 @@ class ConvOp(IRDLOperation):
             raise VerifyException(f"conv result must have shape ({patches.shape[0] * w[1]},)")
 
 
+class _UnaryWithArrays(IRDLOperation):
+    """`op %x name = dense<…>, … {attrs} : in -> out`: one tensor operand and the integer
+    array properties named in ARRAYS (the shared custom format)."""
+
+    ARRAYS: ClassVar[tuple[str, ...]] = ()
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.operands[0])
+        print_keyword_arrays(printer, [(key, getattr(self, key)) for key in self.ARRAYS])
+        print_unary_tail(printer, self)
+
+    @classmethod
+    def parse(cls, parser: Parser):
+        x = parser.parse_unresolved_operand()
+        props = dict(parse_keyword_arrays(parser, cls.ARRAYS))
+        attrs, in_type, out_type = parse_unary_tail(parser)
+        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+
+
 @irdl_op_definition
-class MaxPoolOp(IRDLOperation):
+class MaxPoolOp(_UnaryWithArrays):
     """y[q] = max over x[windows[q]] (-1 entries are ignored: padding)."""
 
     name = "hgq.maxpool"
     traits = traits_def(Pure())
+    ARRAYS: ClassVar[tuple[str, ...]] = ("windows",)
 
     input = operand_def(TensorType)
     windows = prop_def(DenseIntOrFPElementsAttr)
@@ -441,19 +462,6 @@ class MaxPoolOp(IRDLOperation):
 
     def __init__(self, x: SSAValue, windows: np.ndarray, result_type: Attribute):
         super().__init__(operands=[x], properties={"windows": int_array_attr(windows)}, result_types=[result_type])
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        print_keyword_arrays(printer, [("windows", self.windows)])
-        print_unary_tail(printer, self)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> MaxPoolOp:
-        x = parser.parse_unresolved_operand()
-        props = dict(parse_keyword_arrays(parser, ("windows",)))
-        attrs, in_type, out_type = parse_unary_tail(parser)
-        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
 
     def verify_(self) -> None:
         (n_in,) = _shape1(self.input, "maxpool input")
@@ -489,11 +497,12 @@ class ConcatOp(IRDLOperation):
 
 
 @irdl_op_definition
-class GatherOp(IRDLOperation):
+class GatherOp(_UnaryWithArrays):
     """y[j] = x[index[j]]: a reordering or selection of elements (pure wiring)."""
 
     name = "hgq.gather"
     traits = traits_def(Pure())
+    ARRAYS: ClassVar[tuple[str, ...]] = ("index",)
 
     input = operand_def(TensorType)
     index = prop_def(DenseIntOrFPElementsAttr)
@@ -501,19 +510,6 @@ class GatherOp(IRDLOperation):
 
     def __init__(self, x: SSAValue, index: np.ndarray, result_type: Attribute):
         super().__init__(operands=[x], properties={"index": int_array_attr(index)}, result_types=[result_type])
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        print_keyword_arrays(printer, [("index", self.index)])
-        print_unary_tail(printer, self)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> GatherOp:
-        x = parser.parse_unresolved_operand()
-        props = dict(parse_keyword_arrays(parser, ("index",)))
-        attrs, in_type, out_type = parse_unary_tail(parser)
-        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
 
     def verify_(self) -> None:
         (n_in,) = _shape1(self.input, "gather input")
@@ -525,7 +521,7 @@ class GatherOp(IRDLOperation):
 
 
 @irdl_op_definition
-class LutOp(IRDLOperation):
+class LutOp(_UnaryWithArrays):
     """A lookup table per element (a unary function over the input's finite set of values).
 
     Element j: input value (in_lo[j] + t) * 2^-in_frac[j] gives table[j, t] * 2^-out_frac[j],
@@ -543,28 +539,15 @@ class LutOp(IRDLOperation):
     table = prop_def(DenseIntOrFPElementsAttr)
     result = result_def(TensorType)
 
-    KEYS: ClassVar[tuple[str, ...]] = ("in_lo", "in_frac", "out_frac", "table")
+    ARRAYS: ClassVar[tuple[str, ...]] = ("in_lo", "in_frac", "out_frac", "table")
 
     def __init__(self, x: SSAValue, in_lo, in_frac, out_frac, table, result_type: Attribute):
         arrays = (in_lo, in_frac, out_frac, table)
-        props = {key: int_array_attr(np.asarray(a, dtype=np.int64)) for key, a in zip(self.KEYS, arrays, strict=True)}
+        props = {key: int_array_attr(np.asarray(a, dtype=np.int64)) for key, a in zip(self.ARRAYS, arrays, strict=True)}
         super().__init__(operands=[x], properties=props, result_types=[result_type])
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return tuple(attr_array(getattr(self, key)) for key in self.KEYS)  # type: ignore[return-value]
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        print_keyword_arrays(printer, [(key, getattr(self, key)) for key in self.KEYS])
-        print_unary_tail(printer, self)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> LutOp:
-        x = parser.parse_unresolved_operand()
-        props = dict(parse_keyword_arrays(parser, cls.KEYS))
-        attrs, in_type, out_type = parse_unary_tail(parser)
-        return cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type], properties=props, attributes=attrs)
+        return tuple(attr_array(getattr(self, key)) for key in self.ARRAYS)  # type: ignore[return-value]
 
     def verify_(self) -> None:
         (n,) = _shape1(self.input, "lut input")

@@ -189,46 +189,44 @@ def _absorbed(v: SSAValue) -> bool:
     return True
 
 
-def _known_zero_lsbs(v: SSAValue) -> int:
-    """Low bits of `v` that are constant zero by construction (shifted operands)."""
-    op = v.owner
-    if isinstance(op, comb.ConcatOp):
-        last = op.inputs[-1]
-        if isinstance(last.owner, hw.ConstantOp) and last.owner.value.value.data == 0:
-            return last.type.width.data + _known_zero_lsbs(op.inputs[-2]) if len(op.inputs) > 1 else last.type.width.data
-        return _known_zero_lsbs(last)
-    if isinstance(op, hw.ConstantOp):
-        value, w = op.value.value.data, v.type.width.data
-        value &= (1 << w) - 1
-        return (value & -value).bit_length() - 1 if value else w
-    return 0
+def _known_zero_lsbs(bits: list) -> int:
+    """Low bits that are constant zero (shifted operands, also through registers)."""
+    n = 0
+    while n < len(bits) and bits[n] == ZERO:
+        n += 1
+    return n
 
 
-def _extent(v: SSAValue) -> int:
-    """Bits of `v` below its sign or zero extension (what an adder really has to add)."""
-    op = v.owner
-    if isinstance(op, comb.ConcatOp) and len(op.inputs) == 2:
-        top, low = op.inputs
-        ext = top.owner
-        if isinstance(ext, comb.ReplicateOp):
-            ext = ext.input.owner
-        is_sign = isinstance(ext, comb.ExtractOp) and ext.input == low and ext.low_bit.value.data == low.type.width.data - 1
-        is_zero = isinstance(ext, hw.ConstantOp) and ext.value.value.data == 0
-        if is_sign or is_zero:
-            return _extent(low)
-    return v.type.width.data
+def _extent(bits: list) -> int:
+    """Bits below a sign or zero extension (what an adder really has to add); the bit
+    identities see through registers, which store an extension as duplicate bits."""
+    n = len(bits)
+    while n > 1 and (bits[n - 1] == ZERO or bits[n - 1] == bits[n - 2]):
+        n -= 1
+    return n
 
 
-def _lut_cost(op: Operation, need: dict) -> int:
+def _stored(bits: list) -> bool:
+    """Every bit is a flip-flop's, an input's or a constant."""
+    return all(b[0] in ("ff", "in", "const") for b in bits)
+
+
+def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
     if not op.results:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if isinstance(op, comb.AddOp | comb.SubOp):
+        operands = [bits[v] for v in op.operands[:2]]
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
             return 0  # a bare constant operand folds into the carry chain (a rounding step)
-        lhs, rhs = (_known_zero_lsbs(v) for v in op.operands[:2])
-        extent = max(_extent(v) for v in op.operands)
+        constant = [all(b[0] == "const" for b in o) for o in operands]
+        if any(constant) and all(_stored(o) for o in operands):
+            # a constant (a bias) added to a register or an input: the carry chain alone in
+            # Yosys synth_xilinx; added to logic, synthesis merges it into a multi-operand sum
+            return 0
+        lhs, rhs = (_known_zero_lsbs(o) for o in operands)
+        extent = max(_extent(o) for o in operands)
         w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
         return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
     if isinstance(op, comb.MuxOp):
@@ -286,7 +284,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
     for op in top.body.block.ops:
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
-        cost = _lut_cost(op, need)
+        cost = _lut_cost(op, need, bits)
         is_adder = isinstance(op, comb.AddOp | comb.SubOp)
         is_level = is_adder or isinstance(op, hw.ArrayGetOp)  # a table lookup is a logic level too
         if cost or is_adder:

@@ -4,7 +4,8 @@
     r = solve(W, input_ranges=[(-128, 127)] * W.shape[0], depth_slack=1)
     r.adders, r.luts, r.depth, r.evaluate(x_int)   # evaluate == x_int @ W, exactly
 
-`method="cse"` (default) shares common subexpressions between columns; `method="csd"`
+`method="cse"` (default) shares common subexpressions between columns (and tries building
+columns from each other, W = W1·W2, keeping the cheaper graph); `method="csd"`
 is the baseline (one adder per nonzero signed digit beyond the first of each column).
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from hgq_mlir.cmvm.csd import csd_digits, solve_csd
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
+from hgq_mlir.cmvm.decompose import solve_two_stage
 from hgq_mlir.cmvm.graph import (
     AdderGraph,
     Term,
@@ -48,6 +50,7 @@ SOLVERS = ("cse", "csd")
 
 RESTART_DIGITS = 1200  # restarts (perturbed tie-breaks) only for matrices this small: they cost time
 RESTARTS = 6
+TWO_STAGE_DIGITS = 4000  # the column-forest alternative (decompose.py) is tried up to this size
 
 
 _SOLVED: dict[tuple, AdderGraph] = {}  # recent solutions: the baseline report solves the same layers again
@@ -74,6 +77,11 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
     best = solve_cse(w, bits, depth_slack)
     digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
+    if digits <= TWO_STAGE_DIGITS:
+        cost = estimate_luts(best, input_ranges)
+        g = solve_two_stage(w, bits, depth_slack)
+        if g is not None and estimate_luts(g, input_ranges) < cost:
+            best = g
     if digits <= RESTART_DIGITS:
         cost = estimate_luts(best, input_ranges)
         for seed in range(RESTARTS):

@@ -132,3 +132,22 @@ def test_two_stage_exact_within_depth_and_cheaper(slack, seed):
         digits = sum(len(csd_digits(int(v))) for v in w[:, c])
         assert depths[g.outputs[c].node] <= _ceil_log2(digits) + slack, f"column {c} too deep"
     assert g.n_adders < solve_cse(w, [8] * w.shape[0], slack).n_adders
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("slack", [0, 2])
+def test_binary_digits_exact_and_within_depth(case, slack):
+    """The plain-binary digit choice (an alternative the solver tries) keeps both promises."""
+    from hgq_mlir.cmvm.cse import solve_cse
+
+    w = CASES[case](np.random.default_rng(7)).astype(np.int64)
+    g = solve_cse(w, [8] * w.shape[0], slack, binary_ties=True)
+    x = np.random.default_rng(3).integers(-128, 128, (64, w.shape[0]))
+    assert np.array_equal(g.evaluate(x), x.astype(object) @ w.astype(object))
+    depths = g.depths()
+    for c in range(w.shape[1]):
+        digits = sum(len(csd_digits(int(v))) for v in w[:, c])
+        if digits:
+            assert depths[g.outputs[c].node] <= _ceil_log2(digits) + slack, f"column {c} too deep"
+        else:
+            assert g.outputs[c] is None

@@ -4,8 +4,9 @@
     r = solve(W, input_ranges=[(-128, 127)] * W.shape[0], depth_slack=1)
     r.adders, r.luts, r.depth, r.evaluate(x_int)   # evaluate == x_int @ W, exactly
 
-`method="cse"` (default) shares common subexpressions between columns (and tries building
-columns from each other, W = W1·W2, keeping the cheaper graph); `method="csd"`
+`method="cse"` (default) shares common subexpressions between columns (and tries plain
+binary digits, and building columns from each other, W = W1·W2, keeping the cheapest
+graph); `method="csd"`
 is the baseline (one adder per nonzero signed digit beyond the first of each column).
 """
 
@@ -50,7 +51,7 @@ SOLVERS = ("cse", "csd")
 
 RESTART_DIGITS = 1200  # restarts (perturbed tie-breaks) only for matrices this small: they cost time
 RESTARTS = 6
-TWO_STAGE_DIGITS = 4000  # the column-forest alternative (decompose.py) is tried up to this size
+ALTERNATIVES_DIGITS = 4000  # up to this size, binary digits and the column forest (decompose.py) are tried too
 
 
 _SOLVED: dict[tuple, AdderGraph] = {}  # recent solutions: the baseline report solves the same layers again
@@ -77,11 +78,12 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
     best = solve_cse(w, bits, depth_slack)
     digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
-    if digits <= TWO_STAGE_DIGITS:
+    if digits <= ALTERNATIVES_DIGITS:  # alternatives, the cheapest kept
         cost = estimate_luts(best, input_ranges)
-        g = solve_two_stage(w, bits, depth_slack)
-        if g is not None and estimate_luts(g, input_ranges) < cost:
-            best = g
+        for g in (solve_cse(w, bits, depth_slack, binary_ties=True), solve_two_stage(w, bits, depth_slack)):
+            c = estimate_luts(g, input_ranges) if g is not None else cost
+            if c < cost:
+                best, cost = g, c
     if digits <= RESTART_DIGITS:
         cost = estimate_luts(best, input_ranges)
         for seed in range(RESTARTS):

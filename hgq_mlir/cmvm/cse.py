@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hgq_mlir.cmvm.csd import csd_digits, sum_terms
+from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digits, sum_terms
 from hgq_mlir.cmvm.graph import AdderGraph, Term
 
 DEFAULT_DEPTH_SLACK = 1
@@ -35,11 +35,12 @@ PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are so
 
 
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
-              bounds: Sequence[int] | None = None, seed: int | None = None) -> AdderGraph:
+              bounds: Sequence[int] | None = None, seed: int | None = None, binary_ties: bool = False) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
 
     `bounds[c]` overrides column c's depth limit (default: its minimum plus the slack).
     `seed` perturbs the choice between patterns of equal frequency (for restarts).
+    `binary_ties` writes a weight in plain binary where that has no more digits than CSD.
     The graph's `widths` attribute holds each node's estimated width afterwards.
 
     The pair index grows with the square of a column's digit count; a matrix whose index
@@ -53,11 +54,11 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
     while blocks < w.shape[0] and int((per_col.astype(np.float64) ** 2).sum()) // (2 * blocks) > PAIR_BUDGET:
         blocks *= 2
     if blocks == 1:
-        return _solve_block(w, input_bits, depth_slack, bounds, seed)
-    return _solve_blocked(w, digits, blocks, input_bits, depth_slack, bounds, seed)
+        return _solve_block(w, input_bits, depth_slack, bounds, seed, binary_ties)
+    return _solve_blocked(w, digits, blocks, input_bits, depth_slack, bounds, seed, binary_ties)
 
 
-def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds, seed) -> AdderGraph:
+def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds, seed, binary_ties) -> AdderGraph:
     n_in, n_out = w.shape
     bits = list(input_bits) if input_bits is not None else [8] * n_in
     total = digits.sum(axis=0)
@@ -74,7 +75,7 @@ def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds,
     for lo, hi in zip(cuts[:-1], cuts[1:]):
         rows = list(range(lo, hi))
         sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
-        g = _solve_block(w[lo:hi], [bits[r] for r in rows], depth_slack, sub_bounds, seed)
+        g = _solve_block(w[lo:hi], [bits[r] for r in rows], depth_slack, sub_bounds, seed, binary_ties)
         ids = rows + [0] * g.n_adders  # block node -> graph node
         for k, (a, b, sub) in enumerate(g.adders):
             node = graph.add(Term(ids[a.node], a.shift), Term(ids[b.node], b.shift), sub)
@@ -91,7 +92,7 @@ def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds,
     return graph
 
 
-def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed) -> AdderGraph:
+def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, binary_ties: bool = False) -> AdderGraph:
     w = np.asarray(w)
     n_in, n_out = w.shape
     graph = AdderGraph(n_in)
@@ -104,7 +105,7 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed) -> A
     for c in range(n_out):
         for j in range(n_in):
             if w[j, c]:
-                for shift, sign in csd_digits(int(w[j, c])):
+                for shift, sign in (binary_or_csd_digits if binary_ties else csd_digits)(int(w[j, c])):
                     terms[c][next_tid] = (j, shift, sign)
                     next_tid += 1
     bound = list(bounds) if bounds is not None else [_ceil_log2(len(t)) + depth_slack for t in terms]

@@ -34,6 +34,26 @@ DESIGNS = {
     "wide bias after a register": BIAS.format(stored="%r = seq.compreg %s, %clk : i9", bias=200),
 }
 
+# a difference of two registers whose minuend is shifted left: its low bits cost no LUT,
+# as for a sum (the subtrahend's negation rides on the carry chain)
+SHIFTED_MINUEND = """
+hw.module @t(in %clk: !seq.clock, in %a: i6, in %b: i8, out y: i12) {
+  %ra = seq.compreg %a, %clk : i6
+  %rb = seq.compreg %b, %clk : i8
+  %z = hw.constant 0 : i3
+  %bs = comb.concat %rb, %z : i8, i3
+  %ma = comb.extract %ra from 5 : (i6) -> i1
+  %ea = comb.replicate %ma : (i1) -> i6
+  %xa = comb.concat %ea, %ra : i6, i6
+  %mb = comb.extract %bs from 10 : (i11) -> i1
+  %xb = comb.concat %mb, %bs : i1, i11
+  %y = comb.sub %xb, %xa : i12
+  %ry = seq.compreg %y, %clk : i12
+  hw.output %ry : i12
+}
+"""
+DESIGNS["difference with a shifted minuend"] = SHIFTED_MINUEND
+
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()

@@ -90,11 +90,11 @@ class AdderGraph:
 def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, subtract: bool, extent: int | None = None) -> int:
     """Estimated LUTs of one two-operand adder on a carry-chain FPGA (calibrated on Yosys
     synth_xilinx): one LUT per carry-chain bit. `*_zeros` = an operand's known-zero LSBs
-    (a shifted operand): below them bits are wires, except under a subtrahend (negation
-    needs logic). `extent` = the highest operand bit + 1: above it the sum's top bit is
+    (a shifted operand): below the larger of them the bits need no LUT, for a difference
+    too (Yosys maps b·2^s − a like b·2^s + a; measured). `extent` = the highest operand bit + 1: above it the sum's top bit is
     the chain's carry out, which needs no LUT. An adder with a constant operand maps to
     the carry chain alone (count it with 0 LUTs)."""
-    through = rhs_zeros if subtract else max(lhs_zeros, rhs_zeros)
+    through = max(lhs_zeros, rhs_zeros)
     top = width if extent is None else min(width, extent)
     return max(top - through, 0)
 

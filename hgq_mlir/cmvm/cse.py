@@ -171,8 +171,11 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
     while heap:
         neg, key = heapq.heappop(heap)
         count = len(occ.get(key, ()))
-        if count < 2 or -neg != score(key, count):
-            continue  # stale entry
+        if count < 2:
+            continue
+        if -neg != score(key, count):  # its count changed since: back in at the current one
+            heapq.heappush(heap, (-score(key, count), key))
+            continue
         s1, s2, d, g = key
         dn = 1 + max(depth[s1], depth[s2])
         chosen = []

@@ -168,13 +168,16 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
             heap.append((-score(key, len(s)), key))
     heapq.heapify(heap)
 
+    checked: dict[tuple, tuple[int, int]] = {}  # key -> (count, usable count) when last looked at
     while heap:
         neg, key = heapq.heappop(heap)
         count = len(occ.get(key, ()))
         if count < 2:
             continue
-        if -neg != score(key, count):  # its count changed since: back in at the current one
-            heapq.heappush(heap, (-score(key, count), key))
+        seen = checked.get(key)
+        usable = seen[1] if seen is not None and seen[0] == count else count
+        if -neg != score(key, usable):  # its count changed since: back in at the current one
+            heapq.heappush(heap, (-score(key, usable), key))
             continue
         s1, s2, d, g = key
         dn = 1 + max(depth[s1], depth[s2])
@@ -191,6 +194,11 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
             pending[c] = after
             chosen.append((c, ta, tb))
             used.update({(c, ta), (c, tb)})
+        if 2 <= len(chosen) < usable and heap and -heap[0][0] > score(key, len(chosen)):
+            # overlapping or too-deep occurrences: worth less than it counted; rank it again
+            checked[key] = (count, len(chosen))
+            heapq.heappush(heap, (-score(key, len(chosen)), key))
+            continue
         if len(chosen) < 2:
             for e in list(occ[key]):
                 if e not in chosen:

@@ -15,6 +15,8 @@ where that stays within the column's minimum depth (ceil(log2(#digits))) plus
 
 from __future__ import annotations
 
+import functools
+import gc
 import heapq
 from collections import defaultdict
 from collections.abc import Sequence
@@ -34,6 +36,24 @@ def _ceil_log2(v: int) -> int:
 PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are solved in blocks
 
 
+def _without_cyclic_gc(solver):
+    """The solver allocates millions of small tuples and no reference cycles; the cyclic
+    collector would rescan them again and again (a third of the run time on 64×32)."""
+
+    @functools.wraps(solver)
+    def run(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return solver(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
+@_without_cyclic_gc
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
               bounds: Sequence[int] | None = None, seed: int | None = None, binary_ties: bool = False) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
@@ -112,16 +132,8 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
     load = [len(t) for t in terms]  # sum of 2^depth over a column's terms
 
     occ: dict[tuple, set[tuple[int, int, int]]] = defaultdict(set)
-    pairs_of: dict[tuple[int, int], list[tuple]] = defaultdict(list)  # (key, entry) per term
+    pairs_of: dict[int, list[tuple]] = defaultdict(list)  # (key, entry) per term id (ids are unique)
     heap: list[tuple[float, tuple]] = []
-
-    def key_of(ta, tb):
-        (s1, t1, g1), (s2, t2, g2) = ta, tb
-        if (t1, s1) > (t2, s2):
-            (s1, t1, g1), (s2, t2, g2) = (s2, t2, g2), (s1, t1, g1)
-        if s1 == s2 and t1 == t2:
-            return None, False
-        return (s1, s2, t2 - t1, g1 * g2), (t1, s1) != (ta[1], ta[0])
 
     jitter: dict[tuple, float] = {}
     rng = np.random.default_rng(seed) if seed is not None else None
@@ -137,14 +149,20 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
         return count * 1024 - width
 
     def record(c: int, a: int, b: int) -> tuple | None:
-        """Index the pattern that terms a and b of column c form; its key (None: no pattern)."""
-        key, swapped = key_of(terms[c][a], terms[c][b])
-        if key is None:
+        """Index the pattern that terms a and b of column c form; its key (None: no pattern).
+        (key_of inlined: this runs once per pair of digits, the solver's hot loop)"""
+        col = terms[c]
+        s1, t1, g1 = col[a]
+        s2, t2, g2 = col[b]
+        if t1 > t2 or (t1 == t2 and s1 > s2):
+            key, entry = (s2, s1, t1 - t2, g1 * g2), (c, b, a)
+        elif s1 == s2 and t1 == t2:
             return None
-        entry = (c, b, a) if swapped else (c, a, b)
+        else:
+            key, entry = (s1, s2, t2 - t1, g1 * g2), (c, a, b)
         occ[key].add(entry)
-        pairs_of[(c, a)].append((key, entry))
-        pairs_of[(c, b)].append((key, entry))
+        pairs_of[a].append((key, entry))
+        pairs_of[b].append((key, entry))
         return key
 
     def add_pairs(c: int, tid: int) -> None:
@@ -154,15 +172,27 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
                 heapq.heappush(heap, (-score(key, len(occ[key])), key))
 
     def drop_term(c: int, tid: int) -> None:
-        for key, entry in pairs_of.pop((c, tid), ()):
+        for key, entry in pairs_of.pop(tid, ()):
             occ[key].discard(entry)
         del terms[c][tid]
 
-    for c in range(n_out):
-        tids = list(terms[c])
-        for n, a in enumerate(tids):
-            for b in tids[n + 1 :]:
-                record(c, a, b)
+    for c in range(n_out):  # the initial index, every pair of a column's digits (vectorized record)
+        r = len(terms[c])
+        if r < 2:
+            continue
+        tids = np.fromiter(terms[c].keys(), dtype=np.int64, count=r)
+        src, sh, sg = np.array(list(terms[c].values()), dtype=np.int64).T
+        ia, ib = np.triu_indices(r, 1)
+        swap = (sh[ia] > sh[ib]) | ((sh[ia] == sh[ib]) & (src[ia] > src[ib]))
+        lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
+        keep = (src[lo] != src[hi]) | (sh[lo] != sh[hi])
+        lo, hi = lo[keep], hi[keep]
+        keys = zip(src[lo].tolist(), src[hi].tolist(), (sh[hi] - sh[lo]).tolist(), (sg[lo] * sg[hi]).tolist())
+        for key, a, b in zip(keys, tids[lo].tolist(), tids[hi].tolist()):
+            entry = (c, a, b)
+            occ[key].add(entry)
+            pairs_of[a].append((key, entry))
+            pairs_of[b].append((key, entry))
     for key, s in occ.items():
         if len(s) >= 2:
             heap.append((-score(key, len(s)), key))

@@ -176,23 +176,11 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
             occ[key].discard(entry)
         del terms[c][tid]
 
-    for c in range(n_out):  # the initial index, every pair of a column's digits (vectorized record)
-        r = len(terms[c])
-        if r < 2:
-            continue
-        tids = np.fromiter(terms[c].keys(), dtype=np.int64, count=r)
-        src, sh, sg = np.array(list(terms[c].values()), dtype=np.int64).T
-        ia, ib = np.triu_indices(r, 1)
-        swap = (sh[ia] > sh[ib]) | ((sh[ia] == sh[ib]) & (src[ia] > src[ib]))
-        lo, hi = np.where(swap, ib, ia), np.where(swap, ia, ib)
-        keep = (src[lo] != src[hi]) | (sh[lo] != sh[hi])
-        lo, hi = lo[keep], hi[keep]
-        keys = zip(src[lo].tolist(), src[hi].tolist(), (sh[hi] - sh[lo]).tolist(), (sg[lo] * sg[hi]).tolist())
-        for key, a, b in zip(keys, tids[lo].tolist(), tids[hi].tolist()):
-            entry = (c, a, b)
-            occ[key].add(entry)
-            pairs_of[a].append((key, entry))
-            pairs_of[b].append((key, entry))
+    for c in range(n_out):
+        tids = list(terms[c])
+        for n, a in enumerate(tids):
+            for b in tids[n + 1 :]:
+                record(c, a, b)
     for key, s in occ.items():
         if len(s) >= 2:
             heap.append((-score(key, len(s)), key))

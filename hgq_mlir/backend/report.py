@@ -228,7 +228,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         lhs, rhs = (_known_zero_lsbs(o) for o in operands)
         extent = max(_extent(o) for o in operands)
         w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
-        return adder_luts(w, lhs, rhs, isinstance(op, comb.SubOp), extent)
+        return adder_luts(w, lhs, rhs, extent)
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0

@@ -112,6 +112,7 @@ def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, 
     def grow() -> None:  # depths of the adders added since
         for a, b, _ in graph.adders[len(depth) - graph.n_in :]:
             depth.append(1 + max(depth[a.node], depth[b.node]))
+
     outputs = list(graph.outputs)
     done = [p is None for p in parent]
     order = [j for j in range(len(parent)) if done[j]]

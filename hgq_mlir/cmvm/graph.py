@@ -87,13 +87,14 @@ class AdderGraph:
         return np.stack(cols, axis=1) if cols else np.zeros((x.shape[0], 0), dtype=object)
 
 
-def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, subtract: bool, extent: int | None = None) -> int:
-    """Estimated LUTs of one two-operand adder on a carry-chain FPGA (calibrated on Yosys
-    synth_xilinx): one LUT per carry-chain bit. `*_zeros` = an operand's known-zero LSBs
-    (a shifted operand): below the larger of them the bits need no LUT, for a difference
-    too (Yosys maps b·2^s − a like b·2^s + a; measured). `extent` = the highest operand bit + 1: above it the sum's top bit is
-    the chain's carry out, which needs no LUT. An adder with a constant operand maps to
-    the carry chain alone (count it with 0 LUTs)."""
+def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, extent: int | None = None) -> int:
+    """Estimated LUTs of one two-operand adder or subtractor on a carry-chain FPGA
+    (calibrated on Yosys synth_xilinx): one LUT per carry-chain bit. `*_zeros` = an
+    operand's known-zero LSBs (a shifted operand): below the larger of them the bits need
+    no LUT, for a difference too (Yosys maps b·2^s − a like b·2^s + a; measured). `extent`
+    = the highest operand bit + 1: above it the sum's top bit is the chain's carry out,
+    which needs no LUT. An adder with a constant operand maps to the carry chain alone
+    (count it with 0 LUTs)."""
     through = max(lhs_zeros, rhs_zeros)
     top = width if extent is None else min(width, extent)
     return max(top - through, 0)
@@ -115,11 +116,11 @@ def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int
     node_lo, node_hi = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
     widths = [signed_width(int(lo), int(hi)) for lo, hi in zip(node_lo[: graph.n_in], node_hi[: graph.n_in])]
     total = 0
-    for k, (lhs, rhs, sub) in enumerate(graph.adders):
+    for k, (lhs, rhs, _) in enumerate(graph.adders):
         n = graph.n_in + k
         base = min(lhs.shift, rhs.shift)  # the node's own LSB weight
         width = signed_width(int(node_lo[n]) >> base, int(node_hi[n]) >> base)
         widths.append(width)
         extent = max(widths[lhs.node] + lhs.shift, widths[rhs.node] + rhs.shift) - base
-        total += adder_luts(width, lhs.shift - base, rhs.shift - base, sub, extent)
+        total += adder_luts(width, lhs.shift - base, rhs.shift - base, extent)
     return total

@@ -152,3 +152,66 @@ def test_binary_digits_exact_and_within_depth(case, slack):
             assert depths[g.outputs[c].node] <= _ceil_log2(digits) + slack, f"column {c} too deep"
         else:
             assert g.outputs[c] is None
+
+
+def _term_sets(seed):
+    """Columns of signed, shifted terms over 8-bit inputs and some first-level sums."""
+    from hgq_mlir.cmvm import AdderGraph, Term
+
+    rng = np.random.default_rng(seed)
+    graph = AdderGraph(12)
+    for _ in range(6):  # shared nodes of depth 1 and 2, as CSE leaves them
+        a, b = rng.integers(0, graph.n_in + graph.n_adders, 2)
+        graph.add(Term(int(a)), Term(int(b), int(rng.integers(0, 4))), bool(rng.integers(0, 2)))
+    depths = graph.depths()
+    cols = []
+    for _ in range(8):
+        nodes = rng.integers(0, graph.n_in + graph.n_adders, int(rng.integers(2, 24)))
+        cols.append([(depths[n], Term(int(n), int(rng.integers(0, 8)), bool(rng.integers(0, 2)))) for n in nodes])
+    return graph, cols
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_narrow_sum_exact_within_bound_and_cheaper(extra):
+    """The LUT-aware final sum computes the same as the shallowest (Huffman) tree, stays
+    within the depth bound it is given, and costs fewer LUTs over many columns."""
+    import copy
+
+    from hgq_mlir.cmvm import estimate_luts
+    from hgq_mlir.cmvm.csd import sum_terms
+    from hgq_mlir.cmvm.graph import extend_ranges
+    from hgq_mlir.cmvm.sum_tree import sum_narrow
+
+    ranges_in = [(-128, 127)] * 6 + [(0, 255)] * 6
+    narrow_luts = huffman_luts = 0
+    for seed in range(12):
+        base, cols = _term_sets(seed)
+        narrow, huffman = copy.deepcopy(base), copy.deepcopy(base)
+        ranges = extend_ranges(narrow, list(ranges_in))
+        for col in cols:
+            load = sum(1 << d for d, _ in col)
+            bound = _ceil_log2(load) + extra
+            narrow.outputs.append(sum_narrow(narrow, col, ranges, bound))
+            huffman.outputs.append(sum_terms(huffman, col))
+            assert narrow.depths()[narrow.outputs[-1].node] <= bound
+        assert len(ranges) == narrow.n_in + narrow.n_adders  # kept up to date for the next column
+        x = np.random.default_rng(seed).integers([lo for lo, _ in ranges_in], [hi + 1 for _, hi in ranges_in], (200, 12))
+        assert np.array_equal(narrow.evaluate(x), huffman.evaluate(x))
+        assert np.array_equal(narrow.matrix(), huffman.matrix())
+        narrow_luts += estimate_luts(narrow, ranges_in) - estimate_luts(base, ranges_in)
+        huffman_luts += estimate_luts(huffman, ranges_in) - estimate_luts(base, ranges_in)
+    assert narrow_luts < huffman_luts
+
+
+def test_narrow_sum_meets_an_unreachable_bound_as_shallow_as_it_can():
+    from hgq_mlir.cmvm import AdderGraph, Term
+    from hgq_mlir.cmvm.graph import extend_ranges
+    from hgq_mlir.cmvm.sum_tree import sum_narrow
+
+    graph = AdderGraph(8)
+    ranges = extend_ranges(graph, [(-128, 127)] * 8)
+    out = sum_narrow(graph, [(0, Term(j, j)) for j in range(8)], ranges, bound=1)  # 8 terms need 3 levels
+    assert graph.depths()[out.node] == 3
+    graph.outputs = [out]
+    x = np.random.default_rng(0).integers(-128, 128, (50, 8))
+    assert np.array_equal(graph.evaluate(x)[:, 0], (x * (1 << np.arange(8))).sum(axis=1))

@@ -76,18 +76,20 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     if method != "cse":
         raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
     bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
-    best = solve_cse(w, bits, depth_slack)
+    ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
+    best = solve_cse(w, bits, depth_slack, input_ranges=ranges)
     digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
     if digits <= ALTERNATIVES_DIGITS:  # alternatives, the cheapest kept
         cost = estimate_luts(best, input_ranges)
-        for g in (solve_cse(w, bits, depth_slack, binary_ties=True), solve_two_stage(w, bits, depth_slack)):
+        for g in (solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges),
+                  solve_two_stage(w, bits, depth_slack, input_ranges=ranges)):
             c = estimate_luts(g, input_ranges) if g is not None else cost
             if c < cost:
                 best, cost = g, c
     if digits <= RESTART_DIGITS:
         cost = estimate_luts(best, input_ranges)
         for seed in range(RESTARTS):
-            g = solve_cse(w, bits, depth_slack, seed=seed)
+            g = solve_cse(w, bits, depth_slack, seed=seed, input_ranges=ranges)
             c = estimate_luts(g, input_ranges)
             if c < cost:
                 best, cost = g, c

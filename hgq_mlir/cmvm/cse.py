@@ -10,7 +10,8 @@ Measured on tools/bench_cmvm.py, frequency-first beat frequency × width by 3-9 
 Latency: a column whose terms have adder depths d_i can be summed in
 ceil(log2(sum 2^d_i)) levels (a Huffman tree on depth); a substitution is only made
 where that stays within the column's minimum depth (ceil(log2(#digits))) plus
-`depth_slack`.  The remaining terms of each column are then summed that way.
+`depth_slack`.  The remaining terms of each column are then summed by the narrowest
+tree found (sum_tree.py) within the depth the shallowest sums would give the whole graph.
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digits, sum_terms
-from hgq_mlir.cmvm.graph import AdderGraph, Term
+from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digits
+from hgq_mlir.cmvm.graph import AdderGraph, Term, extend_ranges
+from hgq_mlir.cmvm.sum_tree import sum_narrow
 
 DEFAULT_DEPTH_SLACK = 1
 
 
 def _ceil_log2(v: int) -> int:
     return (v - 1).bit_length() if v > 1 else 0
+
+
+def _final_depth(load: Sequence[int]) -> int:
+    """How deep the graph gets with every column summed as shallow as it can be; a column's
+    final sum may use the levels up to there (within its own bound): they cost no latency."""
+    return max((_ceil_log2(v) for v in load if v), default=0)
 
 
 PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are solved in blocks
@@ -55,12 +63,15 @@ def _without_cyclic_gc(solver):
 
 @_without_cyclic_gc
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
-              bounds: Sequence[int] | None = None, seed: int | None = None, binary_ties: bool = False) -> AdderGraph:
+              bounds: Sequence[int] | None = None, seed: int | None = None, binary_ties: bool = False,
+              input_ranges: Sequence[tuple[int, int]] | None = None) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
 
     `bounds[c]` overrides column c's depth limit (default: its minimum plus the slack).
     `seed` perturbs the choice between patterns of equal frequency (for restarts).
     `binary_ties` writes a weight in plain binary where that has no more digits than CSD.
+    `input_ranges` = each input's (lo, hi), for the final sums' widths (default: the full
+    signed range of its width).
     The graph's `widths` attribute holds each node's estimated width afterwards.
 
     The pair index grows with the square of a column's digit count; a matrix whose index
@@ -68,19 +79,23 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
     with the depth its share allows, and each column's block sums are added last.
     """
     w = np.asarray(w)
+    if input_bits is None:
+        input_bits = [8] * w.shape[0]
+    if input_ranges is None:
+        input_ranges = [(-(1 << (b - 1)), (1 << (b - 1)) - 1) for b in input_bits]
     digits = np.vectorize(lambda v: len(csd_digits(int(v))) if v else 0, otypes=[np.int64])(w) if w.size else np.zeros(w.shape, dtype=np.int64)
     per_col = digits.sum(axis=0)
     blocks = 1
     while blocks < w.shape[0] and int((per_col.astype(np.float64) ** 2).sum()) // (2 * blocks) > PAIR_BUDGET:
         blocks *= 2
     if blocks == 1:
-        return _solve_block(w, input_bits, depth_slack, bounds, seed, binary_ties)
-    return _solve_blocked(w, digits, blocks, input_bits, depth_slack, bounds, seed, binary_ties)
+        return _solve_block(w, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties)
+    return _solve_blocked(w, digits, blocks, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties)
 
 
-def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds, seed, binary_ties) -> AdderGraph:
+def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties) -> AdderGraph:
     n_in, n_out = w.shape
-    bits = list(input_bits) if input_bits is not None else [8] * n_in
+    bits = list(input_bits)
     total = digits.sum(axis=0)
     limit = list(bounds) if bounds is not None else [_ceil_log2(int(t)) + depth_slack for t in total]
     # contiguous row ranges with about equal digit counts
@@ -95,7 +110,8 @@ def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds,
     for lo, hi in zip(cuts[:-1], cuts[1:]):
         rows = list(range(lo, hi))
         sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
-        g = _solve_block(w[lo:hi], [bits[r] for r in rows], depth_slack, sub_bounds, seed, binary_ties)
+        g = _solve_block(w[lo:hi], [bits[r] for r in rows], [input_ranges[r] for r in rows], depth_slack, sub_bounds,
+                         seed, binary_ties)
         ids = rows + [0] * g.n_adders  # block node -> graph node
         for k, (a, b, sub) in enumerate(g.adders):
             node = graph.add(Term(ids[a.node], a.shift), Term(ids[b.node], b.shift), sub)
@@ -106,17 +122,19 @@ def _solve_blocked(w, digits, blocks: int, input_bits, depth_slack: int, bounds,
             if t is not None:
                 node = ids[t.node]
                 partial[c].append((depth[node], Term(node, t.shift, t.negative)))
+    ranges = extend_ranges(graph, list(input_ranges))
+    reach = _final_depth([sum(1 << d for d, _ in p) for p in partial])
     for c in range(n_out):
-        graph.outputs.append(sum_terms(graph, partial[c], widths))
+        graph.outputs.append(sum_narrow(graph, partial[c], ranges, min(limit[c], reach), widths))
     graph.widths = widths
     return graph
 
 
-def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, binary_ties: bool = False) -> AdderGraph:
+def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties: bool = False) -> AdderGraph:
     w = np.asarray(w)
     n_in, n_out = w.shape
     graph = AdderGraph(n_in)
-    bits = list(input_bits) if input_bits is not None else [8] * n_in
+    bits = list(input_bits)
     depth = [0] * n_in
 
     # terms[c][tid] = (source, shift, sign); pair index over (column, term, term)
@@ -234,8 +252,10 @@ def _solve_block(w: np.ndarray, input_bits, depth_slack: int, bounds, seed, bina
             add_pairs(c, next_tid)
             next_tid += 1
 
+    ranges = extend_ranges(graph, list(input_ranges))
+    reach = _final_depth(load)
     for c in range(n_out):
         col = [(depth[s], Term(s, t, g < 0)) for s, t, g in terms[c].values()]
-        graph.outputs.append(sum_terms(graph, col, bits))
+        graph.outputs.append(sum_narrow(graph, col, ranges, min(bound[c], reach), bits))
     graph.widths = bits
     return graph

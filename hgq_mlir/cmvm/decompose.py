@@ -88,7 +88,8 @@ def column_forest(w: np.ndarray, bounds: Sequence[int]) -> tuple[list[tuple[int,
     return parent, budget
 
 
-def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, seed: int | None = None) -> AdderGraph | None:
+def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, seed: int | None = None,
+                    input_ranges: Sequence[tuple[int, int]] | None = None) -> AdderGraph | None:
     """x·W through a column forest (None when no column is cheaper built from another)."""
     w = np.asarray(w)
     if w.size == 0 or np.abs(w).max() >= SAFE:
@@ -105,7 +106,7 @@ def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, 
             k, s, g = p
             w1[:, j] = w[:, j] - g * (w[:, k] << s)
     stage1 = [b - (p is not None) for b, p in zip(budget, parent)]
-    graph = solve_cse(w1, input_bits, depth_slack, bounds=stage1, seed=seed)
+    graph = solve_cse(w1, input_bits, depth_slack, bounds=stage1, seed=seed, input_ranges=input_ranges)
     widths = graph.widths
     depth = graph.depths()
 

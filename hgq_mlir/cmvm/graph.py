@@ -100,6 +100,15 @@ def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, extent: int | None = 
     return max(top - through, 0)
 
 
+def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Append to `ranges` (lo, hi per node, the inputs' first) those of the adders it lacks."""
+    for a, b, sub in graph.adders[len(ranges) - graph.n_in :]:
+        (l1, h1), (l2, h2) = ranges[a.node], ranges[b.node]
+        l1, h1, l2, h2 = l1 << a.shift, h1 << a.shift, l2 << b.shift, h2 << b.shift
+        ranges.append((l1 - h2, h1 - l2) if sub else (l1 + l2, h1 + h2))
+    return ranges
+
+
 def signed_width(lo: int, hi: int) -> int:
     """Bits of the narrowest two's complement (or unsigned, if lo >= 0) holding [lo, hi]."""
     if lo < 0:

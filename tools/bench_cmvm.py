@@ -7,8 +7,9 @@ Per case: adders, estimated LUTs, adder depth and optimizer wall time for both t
 the ratios ours/da4ml. LUTs are estimated for both graphs by the same rule (one LUT per
 adder output bit that needs a full adder, exact widths from the input ranges), so the
 comparison is of the graphs, not of two cost models; da4ml's own cost (adder_size=1,
-its HGQ default) is printed too. `--yosys` also synthesizes both graphs (as the same
-plain Verilog) with Yosys synth_xilinx for real LUT counts on the small cases.
+its HGQ default) is printed too. `--yosys` also writes both graphs through hgq-opt's own
+lowering and Verilog backend and synthesizes them with Yosys synth_xilinx, for real LUT
+counts and the report estimate's error on the smaller random cases.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve
-from hgq_mlir.cmvm.graph import signed_width
 
 CASES = [  # (n_in, n_out, weight bits, zero fraction)
     (16, 16, 8, 0.0),
@@ -40,6 +40,9 @@ CASES = [  # (n_in, n_out, weight bits, zero fraction)
     (32, 32, 6, 0.2),
     (32, 32, 4, 0.5),
 ]
+
+
+YOSYS_WEIGHTS = 1024  # --yosys synthesizes the cases up to this many weights (a minute or two each)
 
 
 def random_matrix(n_in, n_out, bits, zeros, seed):
@@ -117,34 +120,48 @@ def run_case(w, ranges, slack):
     }
 
 
-def verilog_of(graph: AdderGraph, ranges, name: str) -> str:
-    """Plain Verilog for a graph (used to synthesize both tools' graphs the same way)."""
-    widths = [signed_width(lo, hi) for lo, hi in ranges]
-    c = graph.coefficients()
-    lo_in = np.array([lo for lo, _ in ranges], dtype=object)
-    hi_in = np.array([hi for _, hi in ranges], dtype=object)
-    a, b = c * lo_in, c * hi_in
-    lo_n, hi_n = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
-    ports = [f"input wire signed [{w - 1}:0] x{j}" for j, w in enumerate(widths)]
-    lines = []
-    outs = []
-    for k, (lhs, rhs, sub) in enumerate(graph.adders):
-        n = graph.n_in + k
-        base = min(lhs.shift, rhs.shift)
-        w = signed_width(int(lo_n[n]) >> base, int(hi_n[n]) >> base)
-        name_of = lambda t: f"x{t.node}" if t.node < graph.n_in else f"n{t.node}"
-        lines.append(
-            f"  wire signed [{w - 1}:0] n{n} = ($signed({name_of(lhs)}) <<< {lhs.shift}) "
-            f"{'-' if sub else '+'} ($signed({name_of(rhs)}) <<< {rhs.shift});"
-        )
-    for i, t in enumerate(graph.outputs):
-        if t is None:
-            continue
-        src = f"x{t.node}" if t.node < graph.n_in else f"n{t.node}"
-        ow = signed_width(int(lo_n[t.node]), int(hi_n[t.node])) + t.shift + 1
-        ports.append(f"output wire signed [{ow - 1}:0] y{i}")
-        outs.append(f"  assign y{i} = {'-' if t.negative else ''}($signed({src}) <<< {t.shift});")
-    return f"module {name} (\n  " + ",\n  ".join(ports) + "\n);\n" + "\n".join(lines + outs) + "\nendmodule\n"
+def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str) -> tuple[str, int]:
+    """hgq-opt's own Verilog for x·W over 8-bit signed inputs, built from the given graph
+    (ours or da4ml's: both go through the same lowering and backend), and the report's
+    estimated LUTs for it."""
+    from xdsl.context import Context
+    from xdsl.dialects import builtin, comb, func, hw, seq
+    from xdsl.parser import Parser
+    from xdsl.transforms.common_subexpression_elimination import (
+        CommonSubexpressionElimination,
+    )
+    from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+    from hgq_mlir.backend.report import resource_report
+    from hgq_mlir.backend.verilog import emit_verilog, find_top, interface_of
+    from hgq_mlir.dialects.fx import FX
+    from hgq_mlir.dialects.hgq import HGQ
+    from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
+    from hgq_mlir.passes.lower_hgq_to_fx import _Lowering
+
+    n, m = w.shape
+    rows = ", ".join("[" + ", ".join(str(int(v)) for v in row) + "]" for row in w)
+    wide = int(np.abs(w).max()).bit_length() + 8 + max(n - 1, 1).bit_length()
+    text = f"""func.func @{top}() {{
+  %0 = hgq.input "inp" : tensor<{n}xf32>
+  %1 = hgq.quantize %0 RND WRAP k = dense<1> : tensor<{n}xi32>, i = dense<7> : tensor<{n}xi32>, f = dense<0> : tensor<{n}xi32> : tensor<{n}xf32> -> tensor<{n}x!hgq.fixed<1, 7, 0>>
+  %2 = hgq.const mantissa = dense<[{rows}]> : tensor<{n}x{m}xi32>, exponent = dense<0> : tensor<{n}x{m}xi32> -> tensor<{n}x{m}x!hgq.fixed<1, 16, 0>>
+  %3 = hgq.dense %1, %2 : tensor<{n}x!hgq.fixed<1, 7, 0>>, tensor<{n}x{m}x!hgq.fixed<1, 16, 0>> -> tensor<{m}x!hgq.fixed<1, {wide}, 0>>
+  hgq.output "out" %3 : tensor<{m}x!hgq.fixed<1, {wide}, 0>>
+  func.return
+}}"""
+    ctx = Context()
+    for d in (builtin.Builtin, func.Func, HGQ, FX, hw.HW, comb.Comb, seq.Seq):
+        ctx.load_dialect(d)
+    module = Parser(ctx, text).parse_module()
+    model = next(iter(module.ops))
+    lowered = _Lowering(lambda _w, _ranges: graph, 64).lower(model)  # the graph given, not a solver's
+    module.body.block.insert_op_before(lowered, model)
+    model.detach()
+    for step in (CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
+        step.apply(ctx, module)
+    hw_top = find_top(module)
+    return emit_verilog(hw_top), resource_report(hw_top, interface_of(hw_top))["luts"]
 
 
 def yosys_luts(verilog: str, top: str) -> int | None:
@@ -167,7 +184,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--slack", type=int, default=None, help="our depth slack (default: match da4ml's depth)")
     ap.add_argument("--models", action="store_true", help="also the dense layers of examples/jsc.keras")
-    ap.add_argument("--yosys", action="store_true", help="synthesize both graphs of the 16x16 / 32x5 cases")
+    ap.add_argument("--yosys", action="store_true",
+                    help=f"synthesize both graphs (as hgq-opt's Verilog) of the cases with <= {YOSYS_WEIGHTS} weights")
     args = ap.parse_args()
     try:
         import da4ml
@@ -182,7 +200,7 @@ def main() -> None:
             f"{'LUT ratio':>9} {'time ratio':>10}  da4ml cost")
     print(head)
     print("-" * len(head))
-    ratios = []
+    ratios, synthesized = [], []
     for name, w, ranges in cases:
         slack = args.slack
         if slack is None:  # find the largest slack whose depth does not exceed da4ml's
@@ -203,15 +221,20 @@ def main() -> None:
         flag = "" if r["da4ml_exact"] else " (da4ml graph inexact as read!)"
         print(f"{name:<18} {oa:>5}/{ta:<5} {ol:>6}/{tl:<6} {od:>3}/{td:<3} {ot:>6.2f}/{tt:<6.2f} "
               f"{ol / tl:>9.3f} {ot / tt:>10.2f}  {r['da4ml_cost']:.0f}{flag}")
-        if args.yosys and w.size <= 256:
-            yo = yosys_luts(verilog_of(r["graphs"][0], ranges, "ours"), "ours")
-            yt = yosys_luts(verilog_of(r["graphs"][1], ranges, "theirs"), "theirs")
-            print(f"{'':<18} yosys synth_xilinx LUTs: ours {yo}, da4ml {yt}; "
-                  f"estimate/yosys: ours {ol / yo:.3f}, da4ml {tl / yt:.3f}")
+        if args.yosys and w.size <= YOSYS_WEIGHTS and all(rg == (-128, 127) for rg in ranges):
+            (vo, eo), (vt, et) = (backend_verilog(w, g, top) for g, top in zip(r["graphs"], ("ours", "theirs")))
+            yo, yt = yosys_luts(vo, "ours"), yosys_luts(vt, "theirs")
+            synthesized.append((yo / yt, eo / yo - 1, et / yt - 1))
+            print(f"{'':<18} yosys LUTs (hgq-opt's Verilog for each graph): ours {yo}, da4ml {yt}, ratio {yo / yt:.3f}; "
+                  f"report estimate vs yosys: ours {eo} ({eo / yo - 1:+.1%}), da4ml {et} ({et / yt - 1:+.1%})")
     lut = [a for a, _, _ in ratios]
     print(f"\nLUT ratio ours/da4ml: mean {np.mean(lut):.3f}, max {max(lut):.3f}; "
           f"depth <= da4ml's in {sum(d for *_, d in ratios)}/{len(ratios)} cases; "
           f"time ratio mean {np.mean([t for _, t, _ in ratios]):.2f}")
+    if synthesized:
+        print(f"Yosys LUT ratio ours/da4ml: mean {np.mean([s[0] for s in synthesized]):.3f}; report estimate vs Yosys "
+              f"(ours): mean |error| {np.mean([abs(s[1]) for s in synthesized]):.1%}, "
+              f"max {max(abs(s[1]) for s in synthesized):.1%}")
 
 
 def model_cases(path: Path):

@@ -12,6 +12,7 @@ is the baseline (one adder per nonzero signed digit beyond the first of each col
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ SOLVERS = ("cse", "csd")
 
 RESTART_DIGITS = 1200  # restarts (perturbed tie-breaks) only for matrices this small: they cost time
 RESTARTS = 6
-ALTERNATIVES_DIGITS = 4000  # up to this size, binary digits and the column forest (decompose.py) are tried too
+BINARY_DIGITS = 2000  # up to this size, plain binary digits are tried too (they pay off on 4-5-bit weights)
+FOREST_DIGITS = 4000  # up to this size, the column forest (decompose.py) is tried too
 
 
 _SOLVED: dict[tuple, AdderGraph] = {}  # recent solutions: the baseline report solves the same layers again
@@ -77,22 +79,22 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
         raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
     bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
     ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
-    best = solve_cse(w, bits, depth_slack, input_ranges=ranges)
     digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
-    if digits <= ALTERNATIVES_DIGITS:  # alternatives, the cheapest kept
-        cost = estimate_luts(best, input_ranges)
-        for g in (solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges),
-                  solve_two_stage(w, bits, depth_slack, input_ranges=ranges)):
-            c = estimate_luts(g, input_ranges) if g is not None else cost
-            if c < cost:
-                best, cost = g, c
+    alternatives = []  # each a whole solve: the smaller the matrix, the more are worth their time
+    if digits <= BINARY_DIGITS:
+        alternatives.append(lambda: solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges))
+    if digits <= FOREST_DIGITS:
+        alternatives.append(lambda: solve_two_stage(w, bits, depth_slack, input_ranges=ranges))
     if digits <= RESTART_DIGITS:
-        cost = estimate_luts(best, input_ranges)
-        for seed in range(RESTARTS):
-            g = solve_cse(w, bits, depth_slack, seed=seed, input_ranges=ranges)
-            c = estimate_luts(g, input_ranges)
-            if c < cost:
-                best, cost = g, c
+        alternatives += [functools.partial(solve_cse, w, bits, depth_slack, seed=seed, input_ranges=ranges)
+                         for seed in range(RESTARTS)]
+    best = solve_cse(w, bits, depth_slack, input_ranges=ranges)
+    cost = estimate_luts(best, input_ranges) if alternatives else 0
+    for alternative in alternatives:  # the cheapest graph kept
+        g = alternative()
+        c = estimate_luts(g, input_ranges) if g is not None else cost
+        if c < cost:
+            best, cost = g, c
     return best
 
 

@@ -20,6 +20,8 @@ the rows whose best partner it consumed, so a column of n terms costs O(n^2) ove
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from hgq_mlir.cmvm.csd import sum_terms
@@ -65,11 +67,15 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
         np.array([t.negative for _, t in terms]),
     )
     merges = _plan(*state, bound, GROWTH_WEIGHT)
-    slot = [_Sum.leaf(t, d, v, signed_width(*ranges[t.node])) for (d, t), v in zip(terms, values)]
+    leaves = [_Sum.leaf(t, d, v, signed_width(*ranges[t.node])) for (d, t), v in zip(terms, values)]
+    slot = list(leaves)
     for i, j in merges:  # the merged term takes slot i
         slot[i] = _Sum.of(slot[i], slot[j])
     root = slot[merges[-1][0]]
     _rotate(root)
+    shallowest = _huffman(leaves)  # the greedy is not better on every column: keep the cheaper
+    if shallowest.total() < root.total():
+        root = shallowest
     return root.build(graph, ranges, widths)
 
 
@@ -99,11 +105,28 @@ class _Sum:
         s.kids, s.term = (x, y), None
         return s
 
+    def total(self) -> int:
+        """The LUTs of every adder in the tree."""
+        return self.cost + (sum(k.total() for k in self.kids) if self.kids is not None else 0)
+
     def build(self, graph: AdderGraph, ranges, widths) -> Term:
         if self.kids is None:
             return self.term
         x, y = self.kids
         return _merge(graph, x.build(graph, ranges, widths), y.build(graph, ranges, widths), ranges, widths)
+
+
+def _huffman(leaves: list[_Sum]) -> _Sum:
+    """The shallowest tree (csd.sum_terms' order: the two shallowest, narrow tops first)."""
+    heap = [(s.depth, s.width + s.lsb, n, s) for n, s in enumerate(leaves)]
+    heapq.heapify(heap)
+    tick = len(heap)
+    while len(heap) > 1:
+        a, b = heapq.heappop(heap)[3], heapq.heappop(heap)[3]
+        s = _Sum.of(a, b)
+        heapq.heappush(heap, (s.depth, s.width + s.lsb, tick, s))
+        tick += 1
+    return heap[0][3]
 
 
 def _rotate(root: _Sum, passes: int = 8) -> None:

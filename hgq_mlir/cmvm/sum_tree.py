@@ -9,10 +9,10 @@ first (that cost plus half the width it adds to the wider operand, so sums stay 
 for the merges after them), among the merges that keep the column within its depth
 bound (Kraft: sum of 2^depth over the terms stays <= 2^bound, so the shallowest merge
 is always allowed).  Then a local search rotates (a + b) + c into a + (b + c) wherever
-that is cheaper and no deeper.  Measured on tools/bench_cmvm.py: 1.6-3.5 % fewer LUTs
-than the Huffman tree on the random cases, 0.8-2 % on the model layers; on random 9-term
-columns without a depth bound, 1.1 % above the optimum (exhaustive search over the
-trees), where the Huffman tree is 18 % above.
+that is cheaper and no deeper; where the shallowest tree is cheaper still, it is kept.
+Measured on tools/bench_cmvm.py: 1.7-3.5 % fewer LUTs than the Huffman tree on the random
+cases, 0.9-2 % on the model layers; on random 9-term columns without a depth bound, 1.1 %
+above the optimum (exhaustive search over the trees), where the Huffman tree is 18 % above.
 
 The per-pair scores are kept in a matrix; a merge recomputes one row (the new term) and
 the rows whose best partner it consumed, so a column of n terms costs O(n^2) overall.

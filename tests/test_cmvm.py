@@ -40,6 +40,7 @@ CASES = {
     "negative only": lambda rng: -rng.integers(1, 100, (8, 6)),
     "powers of two": lambda rng: (2 ** rng.integers(0, 6, (6, 6))) * rng.choice([-1, 1], (6, 6)),
     "wide weights": lambda rng: rng.integers(-(2**20), 2**20, (6, 4)),
+    "huge weights": lambda rng: rng.integers(-(2**52), 2**52, (4, 3)),  # sums beyond float64's exact range
     "one column": lambda rng: rng.integers(-50, 50, (30, 1)),
     "one row": lambda rng: rng.integers(-50, 50, (1, 30)),
 }

@@ -101,7 +101,9 @@ def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, extent: int | None = 
 
 
 def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Append to `ranges` (lo, hi per node, the inputs' first) those of the adders it lacks."""
+    """Append to `ranges` (lo, hi per node, the inputs' first) those of the adders it lacks
+    (interval arithmetic: exact where a node's two operands share no input, else an outer
+    bound; estimate_luts takes exact ranges from the coefficients)."""
     for a, b, sub in graph.adders[len(ranges) - graph.n_in :]:
         (l1, h1), (l2, h2) = ranges[a.node], ranges[b.node]
         l1, h1, l2, h2 = l1 << a.shift, h1 << a.shift, l2 << b.shift, h2 << b.shift

@@ -24,12 +24,11 @@ import heapq
 
 import numpy as np
 
-from hgq_mlir.cmvm.csd import sum_terms
-from hgq_mlir.cmvm.graph import AdderGraph, Term, extend_ranges, signed_width
+from hgq_mlir.cmvm.graph import AdderGraph, Term, signed_width
 
 GROWTH_WEIGHT = 0.5  # weight of the width a merge adds (0.25-0.75 measured alike; 0 is 3 % worse)
 DEPTH_TIE = 1e-3  # among equally cheap merges, the shallower (measured: -0.3 % LUTs)
-EXACT_FLOAT = 2.0**50  # ranges are scored in float64; beyond this the Huffman tree is used
+EXACT_FLOAT = 2.0**50  # the greedy scores ranges in float64; beyond this the Huffman tree is used
 
 
 def _bit_length(x: np.ndarray) -> np.ndarray:
@@ -55,19 +54,18 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
     of every node so far, `widths[node]` its width; both get the new nodes appended."""
     if len(terms) <= 1:
         return terms[0][1] if terms else None
-    values = [_value_range(t, ranges) for _, t in terms]
-    if max(max(abs(lo), abs(hi)) for lo, hi in values) * len(terms) >= EXACT_FLOAT:
-        return _sum_huffman(graph, terms, ranges, widths)
+    leaves = [_Sum.leaf(t, d, _value_range(t, ranges), signed_width(*ranges[t.node])) for d, t in terms]
+    if max(max(abs(s.lo), abs(s.hi)) for s in leaves) * len(terms) >= EXACT_FLOAT:
+        return _huffman(leaves).build(graph, ranges, widths)
     state = (
-        np.array([d for d, _ in terms], dtype=np.int64),
-        np.array([t.shift for _, t in terms], dtype=np.float64),
-        np.array([float(v[0]) for v in values]),
-        np.array([float(v[1]) for v in values]),
-        np.array([float(signed_width(*ranges[t.node])) for _, t in terms]),
-        np.array([t.negative for _, t in terms]),
+        np.array([s.depth for s in leaves], dtype=np.int64),
+        np.array([s.lsb for s in leaves], dtype=np.float64),
+        np.array([float(s.lo) for s in leaves]),
+        np.array([float(s.hi) for s in leaves]),
+        np.array([float(s.width) for s in leaves]),
+        np.array([s.negative for s in leaves]),
     )
     merges = _plan(*state, bound, GROWTH_WEIGHT)
-    leaves = [_Sum.leaf(t, d, v, signed_width(*ranges[t.node])) for (d, t), v in zip(terms, values)]
     slot = list(leaves)
     for i, j in merges:  # the merged term takes slot i
         slot[i] = _Sum.of(slot[i], slot[j])
@@ -238,10 +236,3 @@ def _merge(graph: AdderGraph, t1: Term, t2: Term, ranges: list[tuple[int, int]],
     if widths is not None:
         widths.append(signed_width(*ranges[-1]))
     return Term(node, base, negative)
-
-
-def _sum_huffman(graph: AdderGraph, terms, ranges, widths) -> Term:
-    """The shallowest tree (for ranges too wide to score in float64), ranges kept up to date."""
-    out = sum_terms(graph, terms, widths)
-    extend_ranges(graph, ranges)
-    return out

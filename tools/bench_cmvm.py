@@ -187,6 +187,8 @@ def main() -> None:
     ap.add_argument("--yosys", action="store_true",
                     help=f"synthesize both graphs (as hgq-opt's Verilog) of the cases with <= {YOSYS_WEIGHTS} weights")
     args = ap.parse_args()
+    if args.yosys and shutil.which("yosys") is None:
+        sys.exit("--yosys needs yosys on PATH (apt-get install yosys)")
     try:
         import da4ml
     except ImportError:

@@ -24,7 +24,7 @@ import heapq
 
 import numpy as np
 
-from hgq_mlir.cmvm.graph import AdderGraph, Term, signed_width
+from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts, signed_width
 
 GROWTH_WEIGHT = 0.5  # weight of the width a merge adds (0.25-0.75 measured alike; 0 is 3 % worse)
 DEPTH_TIE = 1e-3  # among equally cheap merges, the shallower (measured: -0.3 % LUTs)
@@ -98,7 +98,8 @@ class _Sum:
         s.negative = x.negative and y.negative
         lo, hi = (-s.hi, -s.lo) if s.negative else (s.lo, s.hi)
         s.width = signed_width(lo >> s.lsb, hi >> s.lsb)
-        s.cost = min(s.width + s.lsb, max(x.width + x.lsb, y.width + y.lsb)) - max(x.lsb, y.lsb)
+        top = max(x.width + x.lsb, y.width + y.lsb)
+        s.cost = adder_luts(s.width, x.lsb - s.lsb, y.lsb - s.lsb, top - s.lsb)
         s.depth = max(x.depth, y.depth) + 1
         s.kids, s.term = (x, y), None
         return s
@@ -173,7 +174,7 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
         scale = np.exp2(base)
         merged = _signed_width((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
         top = np.maximum(width[k] + lsb[k], width[others] + lsb[others])
-        cost = np.minimum(merged + base, top) - np.maximum(lsb[k], lsb[others])
+        cost = np.minimum(merged + base, top) - np.maximum(lsb[k], lsb[others])  # graph.adder_luts, vectorized
         grown = cost + weight * (merged - np.maximum(width[k], width[others]))
         return grown + DEPTH_TIE * np.maximum(depth[k], depth[others])  # ties: the shallower merge
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hgq_mlir.interp.fixed import round_shift
+from hgq_mlir.fixed import round_shift
 
 
 @dataclass(frozen=True)

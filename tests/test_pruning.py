@@ -14,7 +14,7 @@ from xdsl.passes import PassPipeline
 
 from hgq_mlir.backend.verify import compile_model
 from hgq_mlir.frontend.keras import import_model
-from hgq_mlir.interp.fixed import quantize
+from hgq_mlir.fixed import quantize
 from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq
 from hgq_mlir.passes import get_all_passes

@@ -82,7 +82,7 @@ def keras_input_quantizer(model):
 def input_quantizers(module) -> dict[str, object]:
     """Input port -> (flat floats -> flat floats after the quantizer that reads that input)."""
     from hgq_mlir.dialects import hgq
-    from hgq_mlir.interp.fixed import quantize
+    from hgq_mlir.fixed import quantize
     from hgq_mlir.interp.hgq import find_model
 
     out = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hgq_mlir.cmvm.csd import csd_digits, solve_csd
+from hgq_mlir.cmvm.csd import csd_digit_count, csd_digits, solve_csd
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
 from hgq_mlir.cmvm.decompose import solve_two_stage
 from hgq_mlir.cmvm.graph import (
@@ -26,8 +26,8 @@ from hgq_mlir.cmvm.graph import (
     Term,
     adder_luts,
     estimate_luts,
-    signed_width,
 )
+from hgq_mlir.fixed import range_width
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
         return solve_csd(w)
     if method != "cse":
         raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
-    bits = [signed_width(int(lo), int(hi)) for lo, hi in input_ranges]
+    bits = [range_width(int(lo), int(hi)) for lo, hi in input_ranges]
     ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
-    digits = sum(len(csd_digits(int(v))) for v in np.asarray(w).ravel() if v)
+    digits = int(csd_digit_count(w).sum())
     alternatives = []  # each a whole solve: the smaller the matrix, the more are worth their time
     if digits <= BINARY_DIGITS:
         alternatives.append(lambda: solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges))

@@ -23,6 +23,13 @@ def csd_digits(v: int) -> list[tuple[int, int]]:
     return digits
 
 
+def csd_digit_count(w) -> np.ndarray:
+    """The number of canonical signed digits of every integer in `w` (0 for 0)."""
+    w = np.asarray(w)
+    out = np.fromiter((len(csd_digits(int(v))) if v else 0 for v in w.ravel()), dtype=np.int64, count=w.size)
+    return out.reshape(w.shape)
+
+
 def binary_or_csd_digits(v: int) -> list[tuple[int, int]]:
     """The plain binary digits of |v| (all with v's sign) where they are no more than the
     canonical ones, else the canonical: as few digits, but low-precision weights then share

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digits
+from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digit_count, csd_digits
 from hgq_mlir.cmvm.graph import AdderGraph, Term, extend_ranges
 from hgq_mlir.cmvm.sum_tree import sum_narrow
 
@@ -83,7 +83,7 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
         input_bits = [8] * w.shape[0]
     if input_ranges is None:
         input_ranges = [(-(1 << (b - 1)), (1 << (b - 1)) - 1) for b in input_bits]
-    digits = np.vectorize(lambda v: len(csd_digits(int(v))) if v else 0, otypes=[np.int64])(w) if w.size else np.zeros(w.shape, dtype=np.int64)
+    digits = csd_digit_count(w)
     per_col = digits.sum(axis=0)
     blocks = 1
     while blocks < w.shape[0] and int((per_col.astype(np.float64) ** 2).sum()) // (2 * blocks) > PAIR_BUDGET:

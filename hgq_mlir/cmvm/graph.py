@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hgq_mlir.fixed import range_width
+
 
 @dataclass(frozen=True)
 class Term:
@@ -111,13 +113,6 @@ def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tupl
     return ranges
 
 
-def signed_width(lo: int, hi: int) -> int:
-    """Bits of the narrowest two's complement (or unsigned, if lo >= 0) holding [lo, hi]."""
-    if lo < 0:
-        return max((-lo - 1).bit_length(), hi.bit_length()) + 1
-    return max(hi.bit_length(), 1)
-
-
 def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int:
     """Total estimated LUTs of a graph over integer inputs in the given ranges (exact widths)."""
     c = graph.coefficients()
@@ -125,12 +120,12 @@ def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int
     hi_in = np.array([hi for _, hi in input_ranges], dtype=object)
     a, b = c * lo_in, c * hi_in
     node_lo, node_hi = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
-    widths = [signed_width(int(lo), int(hi)) for lo, hi in zip(node_lo[: graph.n_in], node_hi[: graph.n_in])]
+    widths = [range_width(int(lo), int(hi)) for lo, hi in zip(node_lo[: graph.n_in], node_hi[: graph.n_in])]
     total = 0
     for k, (lhs, rhs, _) in enumerate(graph.adders):
         n = graph.n_in + k
         base = min(lhs.shift, rhs.shift)  # the node's own LSB weight
-        width = signed_width(int(node_lo[n]) >> base, int(node_hi[n]) >> base)
+        width = range_width(int(node_lo[n]) >> base, int(node_hi[n]) >> base)
         widths.append(width)
         extent = max(widths[lhs.node] + lhs.shift, widths[rhs.node] + rhs.shift) - base
         total += adder_luts(width, lhs.shift - base, rhs.shift - base, extent)

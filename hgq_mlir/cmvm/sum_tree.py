@@ -24,21 +24,12 @@ import heapq
 
 import numpy as np
 
-from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts, signed_width
+from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts
+from hgq_mlir.fixed import range_width
 
 GROWTH_WEIGHT = 0.5  # weight of the width a merge adds (0.25-0.75 measured alike; 0 is 3 % worse)
 DEPTH_TIE = 1e-3  # among equally cheap merges, the shallower (measured: -0.3 % LUTs)
 EXACT_FLOAT = 2.0**50  # the greedy scores ranges in float64; beyond this the Huffman tree is used
-
-
-def _bit_length(x: np.ndarray) -> np.ndarray:
-    """int.bit_length over float64 arrays of integers (0 for those <= 0): frexp's exponent."""
-    return np.frexp(np.maximum(x, 0.0))[1]
-
-
-def _signed_width(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """signed_width over float64 arrays of integers."""
-    return np.where(lo < 0, np.maximum(_bit_length(-lo - 1), _bit_length(hi)) + 1, np.maximum(_bit_length(hi), 1))
 
 
 def _value_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
@@ -54,7 +45,7 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
     of every node so far, `widths[node]` its width; both get the new nodes appended."""
     if len(terms) <= 1:
         return terms[0][1] if terms else None
-    leaves = [_Sum.leaf(t, d, _value_range(t, ranges), signed_width(*ranges[t.node])) for d, t in terms]
+    leaves = [_Sum.leaf(t, d, _value_range(t, ranges), range_width(*ranges[t.node])) for d, t in terms]
     if max(max(abs(s.lo), abs(s.hi)) for s in leaves) * len(terms) >= EXACT_FLOAT:
         return _huffman(leaves).build(graph, ranges, widths)
     state = (
@@ -97,7 +88,7 @@ class _Sum:
         s.lsb = min(x.lsb, y.lsb)
         s.negative = x.negative and y.negative
         lo, hi = (-s.hi, -s.lo) if s.negative else (s.lo, s.hi)
-        s.width = signed_width(lo >> s.lsb, hi >> s.lsb)
+        s.width = range_width(lo >> s.lsb, hi >> s.lsb)
         top = max(x.width + x.lsb, y.width + y.lsb)
         s.cost = adder_luts(s.width, x.lsb - s.lsb, y.lsb - s.lsb, top - s.lsb)
         s.depth = max(x.depth, y.depth) + 1
@@ -172,7 +163,7 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
     def scores(k: int, others: np.ndarray) -> np.ndarray:
         base = np.minimum(lsb[k], lsb[others])
         scale = np.exp2(base)
-        merged = _signed_width((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
+        merged = range_width((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
         top = np.maximum(width[k] + lsb[k], width[others] + lsb[others])
         cost = np.minimum(merged + base, top) - np.maximum(lsb[k], lsb[others])  # graph.adder_luts, vectorized
         grown = cost + weight * (merged - np.maximum(width[k], width[others]))
@@ -204,7 +195,7 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
         lo[i], hi[i] = lo[i] + lo[j], hi[i] + hi[j]
         negative[i] = negative[i] and negative[j]
         node_lo, node_hi = (-hi[i], -lo[i]) if negative[i] else (lo[i], hi[i])
-        width[i] = float(_signed_width(np.array(node_lo / 2.0**base), np.array(node_hi / 2.0**base)))
+        width[i] = float(range_width(np.array(node_lo / 2.0**base), np.array(node_hi / 2.0**base)))
         lsb[i] = base
         depth[i] = max(depth[i], depth[j]) + 1
         alive[j] = False
@@ -235,5 +226,5 @@ def _merge(graph: AdderGraph, t1: Term, t2: Term, ranges: list[tuple[int, int]],
     negative = t1.negative and t2.negative
     ranges.append(((-hi) >> base, (-lo) >> base) if negative else (lo >> base, hi >> base))
     if widths is not None:
-        widths.append(signed_width(*ranges[-1]))
+        widths.append(range_width(*ranges[-1]))
     return Term(node, base, negative)

@@ -34,7 +34,8 @@ from hgq_mlir.dialects.arrays import (
     print_keyword_arrays,
 )
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
-from hgq_mlir.dialects.hgq import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir import fixed
+from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES
 from hgq_mlir.dialects.kif import KIFType
 
 
@@ -58,11 +59,7 @@ class FixedType(KIFType):
 
 def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
     """The narrowest format with `f` fractional bits holding mantissas lo..hi."""
-    if lo < 0:
-        width = max((-lo - 1).bit_length(), hi.bit_length()) + 1
-        return FixedType(1, width - 1 - f, f)
-    width = max(hi.bit_length(), 1)
-    return FixedType(0, width - f, f)
+    return FixedType(*fixed.format_of_range(lo, hi, f))
 
 
 def _fixed(value: SSAValue, what: str) -> FixedType:

@@ -32,19 +32,12 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
-
-
-class _Canonical(HasCanonicalizationPatternsTrait):
-    @classmethod
-    def get_canonicalization_patterns(cls):
-        from hgq_mlir.passes.canonicalization_patterns import hgq as patterns
-
-        return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.QuantizeOfConst())
 from xdsl.parser import Parser
 from xdsl.printer import Printer
+from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from hgq_mlir import fixed
 from hgq_mlir.dialects.arrays import (
     attr_array,
     int_array_attr,
@@ -53,9 +46,15 @@ from hgq_mlir.dialects.arrays import (
 )
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
+from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES
 
-ROUND_MODES = ("RND", "RND_CONV", "TRN")
-OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
+
+class _Canonical(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from hgq_mlir.passes.canonicalization_patterns import hgq as patterns
+
+        return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.QuantizeOfConst())
 
 
 @irdl_attr_definition
@@ -76,19 +75,7 @@ def fixed_tensor(shape: Sequence[int], k: int, i: int, f: int) -> TensorType:
 
 def envelope(k: np.ndarray, i: np.ndarray, f: np.ndarray) -> FixedType:
     """The smallest single format holding every live (width > 0) element format."""
-    live = (k + i + f) > 0
-    if not live.any():
-        return FixedType(0, 0, 0)
-    k, i, f = k[live], np.maximum(i[live], -f[live]), f[live]
-    return FixedType(int(k.max()), int(i.max()), int(f.max()))
-
-
-def envelope_of_range(lo: float, hi: float, f: int) -> FixedType:
-    """The format (with `f` fractional bits) that holds every value in [lo, hi]."""
-    k = 1 if lo < 0 else 0
-    mag = max(hi + 2.0**-f, -lo, 2.0**-f)
-    i = int(np.ceil(np.log2(mag)))
-    return FixedType(k, max(i, -f), f)
+    return FixedType(*fixed.envelope(k, i, f))
 
 
 def _tensor_shape(value: SSAValue, what: str) -> tuple[int, ...]:
@@ -240,10 +227,9 @@ def const_envelope(mantissa: np.ndarray, exponent: np.ndarray) -> FixedType:
     nz = mantissa != 0
     if not nz.any():
         return FixedType(0, 0, 0)
-    m, e = mantissa[nz], exponent[nz]
-    f = int(-e.min())
-    scaled = m * (2.0 ** (e + f))
-    return envelope_of_range(float(scaled.min()) * 2.0**-f, float(scaled.max()) * 2.0**-f, f)
+    f = int(-exponent[nz].min())
+    scaled = fixed.shl(mantissa[nz], exponent[nz] + f)
+    return FixedType(*fixed.format_of_range(int(scaled.min()), int(scaled.max()), f))
 
 
 @irdl_op_definition

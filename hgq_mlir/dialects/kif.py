@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import IntAttr
+
+from hgq_mlir import fixed
 from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
@@ -34,10 +36,9 @@ class KIFType(ParametrizedAttribute, TypeAttribute):
     def frac(self) -> int:
         return self.f.data
 
-    def mantissa_range(self) -> tuple[int, int]:
-        if self.signed:
-            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
-        return 0, (1 << self.width) - 1
+    def mantissa_range(self, overflow: str = "WRAP") -> tuple[int, int]:
+        """The mantissas this format holds (SAT_SYM: without the most negative one)."""
+        return fixed.format_bounds(self.k.data, self.i.data, self.f.data, overflow)
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:

@@ -9,7 +9,7 @@ from xdsl.dialects import func
 from xdsl.ir import SSAValue
 
 from hgq_mlir.dialects import fx
-from hgq_mlir.interp.fixed import Fixed, quantize
+from hgq_mlir.fixed import Fixed, quantize
 
 
 def wrap(m: np.ndarray, t: fx.FixedType) -> np.ndarray:

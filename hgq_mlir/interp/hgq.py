@@ -11,7 +11,7 @@ from xdsl.ir import Operation, SSAValue
 
 from hgq_mlir.dialects import hgq
 from hgq_mlir.dialects.arrays import attr_array
-from hgq_mlir.interp.fixed import Fixed, _shl, quantize
+from hgq_mlir.fixed import Fixed, quantize, shl as _shl
 
 
 def find_model(module: ModuleOp) -> func.FuncOp:

@@ -24,7 +24,7 @@ from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
 from hgq_mlir.dialects.arrays import attr_array
 from hgq_mlir.errors import UserError
-from hgq_mlir.interp.fixed import round_shift
+from hgq_mlir.fixed import round_shift
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from hgq_mlir.dialects import hgq
-from hgq_mlir.interp.fixed import quantize
+from hgq_mlir.fixed import quantize
 from hgq_mlir.interp.hgq import const_value
 
 

@@ -1,0 +1,373 @@
+"""HGQ's fixed-point arithmetic, in one place: formats, mantissa ranges, the quantizer, intervals.
+
+A format is HGQ's (k, i, f): k sign bit (0/1), i integer bits excluding the sign, f fractional
+bits; width k+i+f, a value is mantissa * 2^-f, and width <= 0 means the value is 0.
+Every function takes Python ints or NumPy arrays (elementwise); mantissas that may outgrow
+int64 are Python ints (object arrays), so nothing is ever silently truncated.
+Every other module (dialects, interpreters, range analysis, lowerings, CMVM, report,
+`hgq-verify`) takes its fixed-point rules from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ROUND_MODES = ("RND", "RND_CONV", "TRN")
+OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
+
+
+# -- elementwise helpers on ints or arrays -------------------------------------------------
+
+def _scalar(*xs) -> bool:
+    return all(isinstance(x, (int, np.integer)) for x in xs)
+
+
+def _obj(a) -> np.ndarray:
+    """Python ints in an object array (exact at any size)."""
+    a = np.asarray(a)
+    if a.dtype == object:
+        return a
+    out = np.empty(a.shape, dtype=object)
+    out.ravel()[:] = [int(v) for v in a.ravel()]
+    return out
+
+
+def pow2(e):
+    """2^e for e >= 0, exact: an int for an int, an object array for an array."""
+    if _scalar(e):
+        return 1 << int(e)
+    return 2 ** _obj(np.maximum(np.asarray(e, dtype=np.int64), 0))
+
+
+def _max(a, b):
+    return max(a, b) if _scalar(a, b) else np.maximum(a, b)
+
+
+def _min(a, b):
+    return min(a, b) if _scalar(a, b) else np.minimum(a, b)
+
+
+def _where(c, a, b):
+    if _scalar(a, b) and isinstance(c, (bool, np.bool_)):
+        return a if c else b
+    return np.where(c, a, b)
+
+
+def bit_length(x):
+    """int.bit_length, elementwise (0 for x <= 0); float arrays of integers via frexp."""
+    if _scalar(x):
+        return int(x).bit_length() if x > 0 else 0
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return np.where(x > 0, np.frexp(x)[1], 0)
+    out = np.fromiter((int(v).bit_length() if v > 0 else 0 for v in x.ravel()), dtype=np.int64, count=x.size)
+    return out.reshape(x.shape)
+
+
+# -- formats and mantissa ranges -------------------------------------------------------------
+
+def range_width(lo, hi):
+    """Bits of the narrowest two's complement (lo < 0) or unsigned word holding [lo, hi] (>= 1)."""
+    if _scalar(lo, hi):
+        if lo < 0:
+            return max((-int(lo) - 1).bit_length(), int(hi).bit_length()) + 1
+        return max(int(hi).bit_length(), 1)
+    lo = np.asarray(lo)
+    neg = lo < 0
+    bh = bit_length(hi)
+    return np.where(neg, np.maximum(bit_length(np.where(neg, -lo - 1, 0)), bh) + 1, np.maximum(bh, 1))
+
+
+def format_of_range(lo, hi, f):
+    """(k, i, f): the narrowest format with f fractional bits holding mantissas lo..hi (width >= 1)."""
+    k = int(lo < 0) if _scalar(lo) else (np.asarray(lo) < 0).astype(np.int64)
+    return k, range_width(lo, hi) - k - f, f
+
+
+def format_bounds(k, i, f, overflow: str = "WRAP"):
+    """(lo, hi): the mantissa range (at f) of format (k, i, f); SAT_SYM drops the most negative
+    value; (0, 0) where the width is <= 0."""
+    if _scalar(k, i, f):
+        if k + i + f <= 0:
+            return 0, 0
+        top = 1 << (i + f)
+        return (-(top - 1) if overflow == "SAT_SYM" else -top) * k, top - 1
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    top = pow2(np.where(live, i + f, 0))
+    hi = np.where(live, top - 1, 0)
+    lo = np.where(live, -_obj(k) * (hi if overflow == "SAT_SYM" else top), 0)
+    return _obj(lo), _obj(hi)
+
+
+def envelope(k, i, f) -> tuple[int, int, int]:
+    """The smallest single format holding every live (width > 0) format of the arrays."""
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = (k + i + f) > 0
+    if not live.any():
+        return 0, 0, 0
+    k, i, f = k[live], np.maximum(i[live], -f[live]), f[live]
+    return int(k.max()), int(i.max()), int(f.max())
+
+
+# -- HGQ2's quantizer on data -------------------------------------------------------------
+
+def _fits_int64(bits: float) -> bool:
+    return bits < 62
+
+
+def _abs_bits(m: np.ndarray) -> int:
+    if m.size == 0:
+        return 0
+    return int(max(abs(int(m.max())), abs(int(m.min())))).bit_length()
+
+
+def shl(m: np.ndarray, s) -> np.ndarray:
+    """m * 2^s (s >= 0, elementwise), switching to Python ints where int64 could overflow."""
+    s_max = int(np.max(s)) if np.size(s) else 0
+    if m.dtype != object and not _fits_int64(_abs_bits(m) + s_max):
+        m = m.astype(object)
+    if m.dtype == object:
+        return m * (np.ones_like(m) * (2 ** np.asarray(s, dtype=object)))
+    return m << np.asarray(s, dtype=np.int64)
+
+
+def round_shift(m, d, mode: str):
+    """m * 2^-d rounded to an integer by `mode` (HGQ2's TRN, RND, RND_CONV); d >= 0."""
+    if _scalar(m, d):
+        return int(round_shift(np.array([int(m)], dtype=object), np.array([int(d)]), mode)[0])
+    d = np.broadcast_to(np.asarray(d, dtype=np.int64), np.shape(m))
+    if m.dtype == object:
+        p = np.ones_like(m) * (2 ** d.astype(object))
+        half = p // 2
+    else:
+        p = np.left_shift(np.int64(1), d)
+        half = p >> 1
+    if mode == "TRN":
+        return m // p
+    if mode == "RND":
+        return (m + half) // p
+    if mode == "RND_CONV":
+        q = m // p
+        r = m - q * p
+        up = (r > half) | ((r == half) & (d > 0) & (q % 2 == 1))
+        return q + up.astype(np.int64)
+    raise ValueError(f"unknown round mode {mode}")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A batch of exact values: `mantissa * 2^-frac`, one frac for the whole array."""
+
+    mantissa: np.ndarray
+    frac: int
+
+    def to_float(self) -> np.ndarray:
+        return np.asarray(self.mantissa, dtype=np.float64) * 2.0 ** (-self.frac)
+
+    def at_frac(self, frac: int) -> np.ndarray:
+        """Mantissas at a finer scale `frac` >= self.frac (exact)."""
+        assert frac >= self.frac
+        return shl(self.mantissa, frac - self.frac)
+
+
+def quantize(x: Fixed | np.ndarray, k, i, f, round_mode: str, overflow: str) -> Fixed:
+    """HGQ2's quantizer on a batch (last axis = elements), exactly.
+
+    `x` is either exact `Fixed` data or floating-point values (model inputs).
+    """
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    width = k + i + f
+    live = width > 0
+    i = np.maximum(i, -f)
+    out_frac = int(f[live].max()) if live.any() else 0
+
+    if isinstance(x, Fixed):
+        scale = max(x.frac, int(f.max()) if f.size else 0)
+        m = x.at_frac(scale)
+        if overflow != "WRAP":
+            m = _saturate(m, k, i, f, scale, overflow)
+        q = round_shift(m, scale - f, round_mode)
+    else:
+        xf = np.asarray(x, dtype=np.float64)
+        if overflow != "WRAP":
+            hi = 2.0**i - 2.0 ** (-f)
+            lo = -k * (hi if overflow == "SAT_SYM" else 2.0**i)
+            xf = np.clip(xf, lo, hi)
+        s = xf * 2.0**f
+        if round_mode == "TRN":
+            q = np.floor(s)
+        elif round_mode == "RND":
+            q = np.floor(s + 0.5)
+        else:
+            q = np.round(s)
+        q = q.astype(np.int64)
+
+    if overflow == "WRAP":
+        w = np.where(live, width, 1)
+        bias = np.where(live, k << np.maximum(w - 1, 0), 0)
+        period = np.ones_like(w) << w
+        if q.dtype == object:
+            period, bias = period.astype(object), bias.astype(object)
+        q = (q + bias) % period - bias
+    q = np.where(live, q, 0)
+    if q.dtype == object and _fits_int64(_abs_bits(q) + int((out_frac - f[live]).max(initial=0))):
+        q = q.astype(np.int64)
+    return Fixed(shl(q, np.where(live, out_frac - f, 0)), out_frac)
+
+
+def _saturate(m: np.ndarray, k, i, f, scale: int, overflow: str) -> np.ndarray:
+    """Clip mantissas at `scale` to the quantizer's range (SAT or SAT_SYM)."""
+    top = _pow2_like(i + scale, m.dtype)
+    hi = top - _pow2_like(scale - f, m.dtype)
+    lo = -k * (hi if overflow == "SAT_SYM" else top)
+    return np.minimum(np.maximum(m, lo), hi) if m.dtype == object else np.clip(m, lo, hi)
+
+
+def _pow2_like(e: np.ndarray, dtype) -> np.ndarray:
+    e = np.maximum(np.asarray(e, dtype=np.int64), 0)
+    if dtype == object or (e.size and e.max() >= 62):
+        return 2 ** e.astype(object)
+    return np.left_shift(np.int64(1), e)
+
+
+def wrap(m: np.ndarray, width: int, signed: bool) -> np.ndarray:
+    """Exact mantissas stored in a `width`-bit word (two's complement wrap, as hardware does)."""
+    if m.dtype != object and width < 62:
+        m = m & ((1 << width) - 1)
+        return m - ((m >> (width - 1)) << width) if signed else m
+    m = m.astype(object) % (1 << width)
+    return m - (m >= (1 << (width - 1))) * (1 << width) if signed else m
+
+
+# -- interval arithmetic ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ranges:
+    """Exact value ranges: the value is m * 2^-frac for some integer m in [lo, hi].
+
+    The fields are either ints (one scalar) or arrays (per element; lo, hi as object arrays).
+    `lo == hi` is a known constant."""
+
+    frac: object
+    lo: object
+    hi: object
+
+    def __len__(self) -> int:
+        return len(self.frac)
+
+    def constant(self):
+        return self.lo == self.hi
+
+    def at(self, frac) -> tuple:
+        """(lo, hi) at a finer scale `frac` >= frac (exact)."""
+        s = pow2(frac - self.frac) if _scalar(frac, self.frac) else pow2(np.asarray(frac) - self.frac)
+        return self.lo * s, self.hi * s
+
+    def scaled(self, frac: int) -> tuple:
+        return self.at(frac)
+
+
+def of_format(k, i, f, overflow: str = "WRAP") -> Ranges:
+    """Every value a format holds."""
+    lo, hi = format_bounds(k, i, f, overflow)
+    live = k + i + f > 0 if _scalar(k, i, f) else np.asarray(k) + np.asarray(i) + np.asarray(f) > 0
+    return Ranges(_where(live, f, 0), lo, hi)
+
+
+def _aligned(a: Ranges, b: Ranges):
+    f = _max(a.frac, b.frac)
+    return (f, *a.at(f), *b.at(f))
+
+
+def add(a: Ranges, b: Ranges) -> Ranges:
+    f, alo, ahi, blo, bhi = _aligned(a, b)
+    return Ranges(f, alo + blo, ahi + bhi)
+
+
+def sub(a: Ranges, b: Ranges) -> Ranges:
+    f, alo, ahi, blo, bhi = _aligned(a, b)
+    return Ranges(f, alo - bhi, ahi - blo)
+
+
+def neg(a: Ranges) -> Ranges:
+    return Ranges(a.frac, -a.hi, -a.lo)
+
+
+def shift(a: Ranges, s) -> Ranges:
+    """a * 2^s: the mantissas stay, the grid moves."""
+    return Ranges(a.frac - s, a.lo, a.hi)
+
+
+def maximum(a: Ranges, b: Ranges) -> Ranges:
+    f, alo, ahi, blo, bhi = _aligned(a, b)
+    return Ranges(f, _max(alo, blo), _max(ahi, bhi))
+
+
+def minimum(a: Ranges, b: Ranges) -> Ranges:
+    f, alo, ahi, blo, bhi = _aligned(a, b)
+    return Ranges(f, _min(alo, blo), _min(ahi, bhi))
+
+
+def relu(a: Ranges) -> Ranges:
+    zero = 0 if _scalar(a.lo) else _obj(np.zeros(np.shape(a.lo), dtype=np.int64))
+    return Ranges(a.frac, _max(a.lo, zero), _max(a.hi, zero))
+
+
+def mul(a: Ranges, b: Ranges) -> Ranges:
+    """a * b for independent a, b: the extremes are among the corner products."""
+    corners = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
+    lo, hi = corners[0], corners[0]
+    for c in corners[1:]:
+        lo, hi = _min(lo, c), _max(hi, c)
+    return Ranges(a.frac + b.frac, lo, hi)
+
+
+def quantized(x: Ranges | None, k, i, f, round_mode: str, overflow: str) -> Ranges:
+    """Ranges after HGQ's quantizer; `x=None` is an unbounded (float) input."""
+    if _scalar(k, i, f):
+        r = quantized(None if x is None else Ranges(np.array([x.frac]), _obj([x.lo]), _obj([x.hi])),
+                      [k], [i], [f], round_mode, overflow)
+        return Ranges(int(r.frac[0]), int(r.lo[0]), int(r.hi[0]))
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    i = np.maximum(i, -f)
+    tlo, thi = format_bounds(k, i, f, overflow)
+    frac = np.where(live, f, 0)
+    if x is None:
+        return Ranges(frac, tlo, thi)
+    up = x.frac <= f
+    s = pow2(np.where(up, f - x.frac, 0))
+    d = np.where(up, 0, x.frac - f)
+    lo = np.where(up, x.lo * s, round_shift(_obj(x.lo), d, round_mode))
+    hi = np.where(up, x.hi * s, round_shift(_obj(x.hi), d, round_mode))
+    fits = (lo >= tlo) & (hi <= thi)
+    if overflow == "WRAP":
+        lo, hi = np.where(fits, lo, tlo), np.where(fits, hi, thi)
+    else:
+        lo = np.minimum(np.maximum(lo, tlo), thi)
+        hi = np.minimum(np.maximum(hi, tlo), thi)
+    zero = _obj(np.zeros(len(f), dtype=np.int64))
+    return Ranges(frac, _obj(np.where(live, lo, zero)), _obj(np.where(live, hi, zero)))
+
+
+def quantizer_is_identity(x: Ranges, k, i, f, overflow: str):
+    """Per element: the quantizer changes nothing (its input is on the grid already, and in range)."""
+    k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
+    live = k + i + f > 0
+    i = np.maximum(i, -f)
+    tlo, thi = format_bounds(k, i, f, overflow)
+    s = pow2(np.maximum(f - x.frac, 0))
+    fits = (x.frac <= f) & (x.lo * s >= tlo) & (x.hi * s <= thi)
+    return np.where(live, fits, (x.lo == 0) & (x.hi == 0))
+
+
+def envelope_of(r: Ranges) -> tuple[int, int, int]:
+    """(k, i, f) of the narrowest single format holding every element's exact range."""
+    if len(r) == 0 or all(lo == hi == 0 for lo, hi in zip(r.lo, r.hi)):
+        return 0, 0, 0
+    f = int(np.max(r.frac))
+    lo, hi = r.at(f)
+    return format_of_range(int(min(lo)), int(max(hi)), f)

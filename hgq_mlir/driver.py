@@ -50,6 +50,7 @@ class HgqOptMain(xDSLOptMain):
             return import_model(load_keras(self.args.input_file))
 
         self.available_frontends["keras"] = parse_keras
+        self.available_frontends["h5"] = parse_keras  # HDF5 checkpoints, as HGQ2 0.1 saved them
 
     def register_all_targets(self) -> None:
         super().register_all_targets()

@@ -25,7 +25,10 @@ class FrontendError(UserError):
 
 
 def load_keras(path: str | os.PathLike):
-    """Load a `.keras` file with HGQ2's layers registered."""
+    """Load a `.keras` or `.h5` (HDF5, as HGQ2 0.1 saved) model with HGQ2's layers
+    registered; an already loaded keras.Model is returned as it is."""
+    if hasattr(path, "layers") and hasattr(path, "predict"):
+        return path
     p = Path(path)
     if not p.is_file():
         raise FrontendError(f"{path}: no such model file")

@@ -185,6 +185,8 @@ def _load(model_or_path):
     from hgq_mlir.frontend.keras import load_keras
 
     if isinstance(model_or_path, str | os.PathLike):
+        if not os.path.isfile(model_or_path):
+            raise UserError(f"{os.fspath(model_or_path)}: no such input file")  # as hgq-opt says it
         return load_keras(model_or_path)
     if hasattr(model_or_path, "layers") and hasattr(model_or_path, "predict"):
         return model_or_path

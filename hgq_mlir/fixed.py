@@ -364,6 +364,96 @@ def quantizer_is_identity(x: Ranges, k, i, f, overflow: str):
     return np.where(live, fits, (x.lo == 0) & (x.hi == 0))
 
 
+def gather(x: Ranges, index) -> Ranges:
+    """Ranges at `index` (flat, any shape); -1 entries are the constant 0 (padding)."""
+    index = np.asarray(index)
+    pad = index < 0
+    safe = np.where(pad, 0, index)
+    zero = _obj(np.zeros(index.shape, dtype=np.int64))
+    if not pad.any():
+        return Ranges(x.frac[safe], x.lo[safe], x.hi[safe])
+    return Ranges(np.where(pad, 0, x.frac[safe]), np.where(pad, zero, x.lo[safe]), np.where(pad, zero, x.hi[safe]))
+
+
+def concat(parts: list[Ranges]) -> Ranges:
+    """The ranges of a flat concatenation, in order."""
+    return Ranges(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("frac", "lo", "hi")))
+
+
+_NO_FRAC = np.iinfo(np.int64).min // 4  # the grid of a term that is always 0
+
+
+def linear(x: Ranges, wm, we, bm=None, be=None) -> Ranges:
+    """Exact ranges of x·W + b over the box x (W = wm·2^we, b = bm·2^be; wm, bm Python ints)."""
+    n_in, n_out = wm.shape
+    nz = wm != 0
+    fw = np.where(nz, -we, _NO_FRAC)
+    term_frac = np.where(nz, x.frac[:, None] + fw, _NO_FRAC)
+    frac = term_frac.max(axis=0, initial=_NO_FRAC)
+    if bm is not None:
+        frac = np.maximum(frac, np.where(bm != 0, -be, _NO_FRAC))
+    frac = np.where(frac < _NO_FRAC // 2, 0, frac)
+    if n_in:
+        fx_max = int(x.frac.max())
+        fw_max = int(fw[nz].max()) if nz.any() else 0
+    else:
+        fx_max = fw_max = 0
+    s = fx_max + fw_max
+    xlo, xhi = x.at(fx_max)
+    w_int = np.where(nz, _obj(wm) * pow2(np.where(nz, we + fw_max, 0)), 0)
+    a, b = xlo[:, None] * w_int, xhi[:, None] * w_int
+    lo = np.minimum(a, b).sum(axis=0) if n_in else _obj(np.zeros(n_out, dtype=np.int64))
+    hi = np.maximum(a, b).sum(axis=0) if n_in else _obj(np.zeros(n_out, dtype=np.int64))
+    if bm is not None:
+        bnz = bm != 0
+        s2 = max(s, int((-be[bnz]).max())) if bnz.any() else s
+        lo, hi = lo * (2 ** (s2 - s)), hi * (2 ** (s2 - s))
+        bias = np.where(bnz, _obj(bm) * pow2(np.where(bnz, be + s2, 0)), 0)
+        lo, hi, s = lo + bias, hi + bias, s2
+    div = pow2(s - frac)
+    return Ranges(frac, _obj(lo // div), _obj(hi // div))
+
+
+def linear_windows(x: Ranges, windows, wm, we, bm=None, be=None) -> Ranges:
+    """The same linear map applied to every window of x (a convolution): output q*C + c."""
+    return concat([linear(gather(x, row), wm, we, bm, be) for row in windows])
+
+
+def window_max(x: Ranges, windows) -> Ranges:
+    """max over each window of x (-1 entries are ignored)."""
+    frac, lo, hi = [], [], []
+    for row in windows:
+        g = gather(x, row[row >= 0])
+        f = int(g.frac.max())
+        glo, ghi = g.at(f)
+        frac.append(f)
+        lo.append(max(glo))
+        hi.append(max(ghi))
+    return Ranges(np.array(frac, dtype=np.int64), _obj(lo), _obj(hi))
+
+
+def _table_keys(x: Ranges, in_lo, in_frac) -> tuple[np.ndarray, np.ndarray]:
+    """Per element, the first and last table index the input's range reaches (key = the
+    mantissa on the in_frac grid minus in_lo)."""
+    first, last = [], []
+    for f, lo, hi, base, fin in zip(x.frac, x.lo, x.hi, in_lo, in_frac, strict=True):
+        d = int(fin) - int(f)  # the input's values are on its own grid: exact either way
+        lo, hi = (int(lo) << d, int(hi) << d) if d >= 0 else (int(lo) >> -d, int(hi) >> -d)
+        first.append(lo - int(base))
+        last.append(hi - int(base))
+    return np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+
+
+def table(x: Ranges, in_lo, in_frac, out_frac, entries) -> Ranges:
+    """Exact ranges of a lookup table per element: min and max over the entries x reaches."""
+    first, last = _table_keys(x, in_lo, in_frac)
+    t = entries.shape[1]
+    first, last = np.clip(first, 0, t - 1), np.clip(last, 0, t - 1)
+    lo = [int(row[a:b + 1].min()) for row, a, b in zip(entries, first, last, strict=True)]
+    hi = [int(row[a:b + 1].max()) for row, a, b in zip(entries, first, last, strict=True)]
+    return Ranges(np.asarray(out_frac, dtype=np.int64), _obj(lo), _obj(hi))
+
+
 def envelope_of(r: Ranges) -> tuple[int, int, int]:
     """(k, i, f) of the narrowest single format holding every element's exact range."""
     if len(r) == 0 or all(lo == hi == 0 for lo, hi in zip(r.lo, r.hi)):

@@ -5,9 +5,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Region
 
-from hgq_mlir import analysis
+from hgq_mlir import fixed
 from hgq_mlir.dialects import hgq
-from hgq_mlir.passes.hgq_model import envelope_type
+from hgq_mlir.passes.tensor_model import envelope_type
 
 ROUNDS = ("RND", "RND_CONV", "TRN")
 OVERFLOWS = ("WRAP", "SAT", "SAT_SYM")
@@ -34,20 +34,20 @@ def random_model(seed: int, sizes=(6, 5, 4, 3)) -> ModuleOp:
         q.attributes["layer"] = StringAttr(f"d{n}")
         block.add_op(q)
         k, i, f = q.kif()
-        r = analysis.quantizer_output(r, k, i, f, q.round.data, q.overflow.data)
+        r = fixed.quantized(r, k, i, f, q.round.data, q.overflow.data)
         wm = rng.integers(-9, 10, (n_in, n_out)) * (rng.random((n_in, n_out)) > 0.4)
         we = rng.integers(-3, 2, (n_in, n_out))
         bm = rng.integers(-5, 6, n_out) * (rng.random(n_out) > 0.3)
         be = rng.integers(-3, 1, n_out)
         w, b = hgq.ConstOp(wm, we), hgq.ConstOp(bm, be)
         block.add_ops([w, b])
-        r = analysis.dense_output(r, wm.astype(object), we, bm.astype(object), be)
+        r = fixed.linear(r, wm.astype(object), we, bm.astype(object), be)
         d = hgq.DenseOp(q.result, w.result, b.result, envelope_type(r))
         d.attributes["layer"] = StringAttr(f"d{n}")
         block.add_op(d)
         v = d.result
         if n < len(sizes) - 2 and rng.random() < 0.8:
-            r = analysis.relu_output(r)
+            r = fixed.relu(r)
             relu = hgq.ReluOp(v, envelope_type(r))
             block.add_op(relu)
             v = relu.result

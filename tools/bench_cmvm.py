@@ -244,7 +244,7 @@ def model_cases(path: Path):
     from xdsl.context import Context
 
     from hgq_mlir.frontend.keras import import_model, load_keras
-    from hgq_mlir.passes.hgq_model import Model
+    from hgq_mlir.passes.tensor_model import Model
     from hgq_mlir.passes.prune import HgqPrune
 
     module = import_model(load_keras(path))

@@ -9,7 +9,7 @@ op that produced the value (the quantizer's k/i/f, the weights' exponents).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -46,7 +46,7 @@ from hgq_mlir.dialects.arrays import (
 )
 from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
-from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES, Ranges
 
 
 class _Canonical(HasCanonicalizationPatternsTrait):
@@ -291,6 +291,8 @@ class ReluOp(IRDLOperation):
 
 
 class _Elementwise(IRDLOperation):
+    """An elementwise binary op; `INTERVAL` is its exact range rule (`hgq_mlir.fixed`)."""
+
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
@@ -312,6 +314,7 @@ class AddOp(_Elementwise):
     """a + b, elementwise, exact (a merge layer's sum)."""
 
     name = "hgq.add"
+    INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.add)
 
 
 @irdl_op_definition
@@ -319,6 +322,7 @@ class SubOp(_Elementwise):
     """a - b, elementwise, exact."""
 
     name = "hgq.sub"
+    INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.sub)
 
 
 @irdl_op_definition
@@ -326,6 +330,7 @@ class MaxOp(_Elementwise):
     """max(a, b), elementwise."""
 
     name = "hgq.max"
+    INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.maximum)
 
 
 @irdl_op_definition
@@ -333,6 +338,7 @@ class MinOp(_Elementwise):
     """min(a, b), elementwise."""
 
     name = "hgq.min"
+    INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.minimum)
 
 
 ELEMENTWISE = (AddOp, SubOp, MaxOp, MinOp)

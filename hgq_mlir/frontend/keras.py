@@ -15,7 +15,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.ir import Block, Region, SSAValue
 
-from hgq_mlir import analysis
+from hgq_mlir import fixed
 from hgq_mlir.dialects import hgq
 from hgq_mlir.errors import UserError
 
@@ -163,7 +163,7 @@ def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
             raise FrontendError(f"layer '{layer.name}' ({kind}): an unquantized input needs the input quantizer")
         quantized.append((x, r))
     (a, ra), (b, rb) = quantized
-    r = analysis.elementwise_output(MERGES[kind].name.removeprefix("hgq."), ra, rb)
+    r = MERGES[kind].INTERVAL(ra, rb)
     y = _add(block, MERGES[kind](a, b, _type(r)), layer).result
     shape = ins[0][2]
     if layer.enable_oq:
@@ -186,11 +186,11 @@ def _concatenate(block: Block, layer, ins: list[tuple]) -> tuple:
         index = np.concatenate(pieces, axis=axis - 1)
     except ValueError:
         raise FrontendError(f"layer '{layer.name}' (Concatenate): input shapes {shapes} differ off axis {layer.axis}") from None
-    r = analysis.concat_output([r for _, r, _ in ins])
+    r = fixed.concat([r for _, r, _ in ins])
     y = _add(block, hgq.ConcatOp([x for x, _, _ in ins], _type(r)), layer).result
     flat = index.reshape(-1)
     if not np.array_equal(flat, np.arange(flat.size)):
-        r = analysis.gather_output(r, flat)
+        r = fixed.gather(r, flat)
         y = _add(block, hgq.GatherOp(y, flat, _type(r)), layer).result
     return y, r, tuple(int(d) for d in index.shape)
 
@@ -218,7 +218,7 @@ def _table(block: Block, layer, x: SSAValue, r, shape):
     if any(abs(v) >= limit for row in table for v in row):
         raise FrontendError(f"layer '{layer.name}' ({kind}): table values need more than 62 bits (add an output quantizer)")
     table, in_frac = np.array(table, dtype=np.int64), r.frac
-    r = analysis.lut_output(r, in_lo, in_frac, out_frac, table)
+    r = fixed.table(r, in_lo, in_frac, out_frac, table)
     return _add(block, hgq.LutOp(x, in_lo, in_frac, out_frac, table, _type(r)), layer).result, r
 
 
@@ -229,8 +229,8 @@ def _add(block: Block, op, layer=None):
     return op
 
 
-def _type(r: analysis.Ranges):
-    return hgq.fixed_tensor([len(r)], *analysis.envelope(r))
+def _type(r: fixed.Ranges):
+    return hgq.fixed_tensor([len(r)], *fixed.envelope_of(r))
 
 
 def _input_quantizer(block: Block, layer, x: SSAValue, r, shape):
@@ -252,7 +252,7 @@ def _activation(block: Block, layer, y: SSAValue, r, shape=None):
         return _table(block, layer, y, r, shape)  # any other function of a quantized value: a table
     if act != "relu":
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): activation '{act}' is not supported (linear, relu)")
-    r = analysis.relu_output(r)
+    r = fixed.relu(r)
     return _add(block, hgq.ReluOp(y, _type(r)), layer).result, r
 
 
@@ -277,7 +277,7 @@ def _dense(block: Block, layer, x: SSAValue, r, shape):
         w, wm, we, b, bm, be = _weights(block, layer, _numpy(kernel), bias)
     else:
         w, wm, we, b, bm, be = _weights(block, layer, _numpy(layer.qkernel))
-    r = analysis.dense_output(r, wm.astype(object), we, _obj(bm), be)
+    r = fixed.linear(r, wm.astype(object), we, _obj(bm), be)
     y = _add(block, hgq.DenseOp(x, w, b, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
     return y, r, (int(layer.units),)
@@ -334,7 +334,7 @@ def _conv(block: Block, layer, x: SSAValue, r, shape):
     out_spatial, index = sliding_windows(shape, kernel.shape[:dims], tuple(layer.strides), layer.padding)
     patches = index.reshape(index.shape[0], -1)  # row-major (window..., c_in): the kernel's order
     w, wm, we, b, bm, be = _weights(block, layer, kernel.reshape(-1, kernel.shape[-1]))
-    r = analysis.conv_output(r, patches, wm.astype(object), we, _obj(bm), be)
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, _obj(bm), be)
     y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
     return y, r, (*out_spatial, kernel.shape[-1])
@@ -367,12 +367,12 @@ def _einsum(block: Block, layer, x: SSAValue, r, shape):
             raise FrontendError(f"layer '{layer.name}' (QEinsumDense): a bias that varies along the position axes is not supported")
         qbias = full[0]
     w, wm, we, b, bm, be = _weights(block, layer, w_eff, qbias)
-    r = analysis.conv_output(r, patches, wm.astype(object), we, _obj(bm), be)
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, _obj(bm), be)
     y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
     # the convolution's element order is (positions, columns); the layer's is `out`
     order = np.arange(r.frac.size).reshape([size[c] for c in pos + col]).transpose([(pos + col).index(c) for c in out]).reshape(-1)
     if not np.array_equal(order, np.arange(order.size)):
-        r = analysis.gather_output(r, order)
+        r = fixed.gather(r, order)
         y = _add(block, hgq.GatherOp(y, order, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
     return y, r, out_shape
@@ -423,7 +423,7 @@ def _avgpool(block: Block, layer, x: SSAValue, r, shape):
     wm = np.tile(np.eye(channels, dtype=np.int64), (window, 1))
     we = np.full(wm.shape, -(window.bit_length() - 1), dtype=np.int64)
     w = _add(block, hgq.ConstOp(wm, np.where(wm != 0, we, 0))).result
-    r = analysis.conv_output(r, patches, wm.astype(object), np.where(wm != 0, we, 0), None, None)
+    r = fixed.linear_windows(r, patches, wm.astype(object), np.where(wm != 0, we, 0), None, None)
     y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
     return y, r, (*out_spatial, channels)
 
@@ -443,14 +443,14 @@ def _batchnorm(block: Block, layer, x: SSAValue, r, shape):
     b = _add(block, hgq.ConstOp(bm, be)).result if bm.any() else None
     positions = int(np.prod(shape[:-1]))
     patches = np.arange(positions * channels).reshape(positions, channels)
-    r = analysis.conv_output(r, patches, wm.astype(object), we, bm.astype(object), be)
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, bm.astype(object), be)
     return _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result, r
 
 
 def _maxpool(block: Block, layer, x: SSAValue, r, shape):
     out_spatial, index = _pool_windows(layer, shape)
     windows = index.transpose(0, 2, 1).reshape(-1, index.shape[1])  # output (position, channel)
-    r = analysis.maxpool_output(r, windows)
+    r = fixed.window_max(r, windows)
     y = _add(block, hgq.MaxPoolOp(x, windows, _type(r)), layer).result
     return y, r, (*out_spatial, shape[-1])
 
@@ -471,7 +471,7 @@ def _quantize(block: Block, layer, q, x: SSAValue, r, shape):
         np.rint(_numpy(inner.bw_mapper.bw_to_x(v, (1, *shape)))).astype(np.int64).reshape(n) for v in inner.kif
     )
     op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
-    return op.result, analysis.quantizer_output(r, k, i, f, round_mode, overflow)
+    return op.result, fixed.quantized(r, k, i, f, round_mode, overflow)
 
 
 def _numpy(t) -> np.ndarray:

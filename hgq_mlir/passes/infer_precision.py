@@ -1,6 +1,6 @@
 """`hgq-infer-precision`: exact ranges everywhere; quantizers and ReLUs that change nothing go.
 
-Interval analysis (`hgq_mlir.analysis`) gives every element's exact range and grid;
+Interval analysis (the range rules of `passes/tensor_model.py`) gives every element's exact range and grid;
 each result type becomes the narrowest envelope that holds it, and a quantizer whose
 input is already on its grid and inside its range (no rounding, no overflow possible)
 is removed, as is a ReLU whose input is never negative.
@@ -15,9 +15,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from hgq_mlir import analysis
+from hgq_mlir import fixed
 from hgq_mlir.dialects import hgq
-from hgq_mlir.passes.hgq_model import Model
+from hgq_mlir.passes.tensor_model import Model
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class HgqInferPrecision(ModulePass):
             for o in f.body.ops:
                 if isinstance(o, hgq.QuantizeOp) and o.input in ranges:
                     q = model.quant[o]
-                    if analysis.is_identity_quantizer(ranges[o.input], q.k, q.i, q.f, q.overflow).all():
+                    if fixed.quantizer_is_identity(ranges[o.input], q.k, q.i, q.f, q.overflow).all():
                         model.bypass.add(o)
                 elif isinstance(o, hgq.ReluOp) and (ranges[o.input].lo >= 0).all():
                     model.bypass.add(o)

@@ -25,7 +25,7 @@ from xdsl.passes import ModulePass
 
 from hgq_mlir.dialects import hgq
 from hgq_mlir.dialects.arrays import attr_array
-from hgq_mlir.passes.hgq_model import Model
+from hgq_mlir.passes.tensor_model import Model
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,17 @@
-"""`hgq-opt`: the compiler driver (an xDSLOptMain with our dialects, passes and targets)."""
+"""`hgq-opt`: the compiler driver (an xDSLOptMain with our dialects, passes and targets).
+
+Exit codes (see `hgq_mlir.errors`): 0 success; 2 bad input or usage (one line on stderr
+naming the file, layer, op or option); 130 interrupted (one line); 70 an internal error
+(one line, "please report", and the path of a log holding the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -20,7 +26,75 @@ from xdsl.utils.exceptions import (
 )
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from hgq_mlir.errors import UserError
+from hgq_mlir.backend.names import printable
+from hgq_mlir.errors import UserError, run_tool
+
+# xDSL 0.74.0's string-literal pattern, `"(?:[^"\\\n\v\f]+|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"`,
+# nests a `+` inside a `*`: with no closing quote on the line, the regex engine tries every
+# way to split the characters between the two loops (exponential in their number). The
+# same language without the inner `+` matches in linear time, with the same match.
+_LINEAR_STRING_LITERAL = r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"'
+
+
+def guard_string_literal_regex() -> None:
+    """Replace xDSL's exponential string-literal pattern by the linear one (same matches)."""
+    from xdsl.utils.mlir_lexer import MLIRLexer
+
+    if MLIRLexer._unescaped_characters_regex.pattern != _LINEAR_STRING_LITERAL:
+        MLIRLexer._unescaped_characters_regex = re.compile(_LINEAR_STRING_LITERAL)
+
+
+guard_string_literal_regex()
+
+KERAS_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_keras_file(path: str) -> None:
+    """A one-line UserError unless `path` looks like a `.keras` archive (checked before Keras
+    reads it, so that its message names the file and the problem)."""
+    import zipfile
+
+    shown = printable(path)
+    if os.path.isdir(path):
+        raise UserError(f"{shown}: is a directory, not a model file")
+    if not os.path.exists(path):
+        raise UserError(f"{shown}: no such model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise UserError(f"{shown}: cannot read: {e.strerror}") from None
+    if not head:
+        raise UserError(f"{shown}: empty file, not a Keras model")
+    if head.startswith(b"\x89HDF"):
+        raise UserError(f"{shown}: an HDF5 (.h5) model: only Keras 3 .keras archives are read (re-save it as .keras)")
+    if not head.startswith(KERAS_ZIP_MAGIC):
+        raise UserError(f"{shown}: not a Keras model (a .keras file is a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise UserError(f"{shown}: truncated or damaged .keras archive ({printable(str(e))})") from None
+    if "config.json" not in names:
+        raise UserError(f"{shown}: not a Keras model (the archive has no config.json)")
+
+
+def _check_pass_options(passes) -> None:
+    """Pass options whose range the pass itself would only notice late, or not at all."""
+    for p in passes:
+        width = getattr(p, "max_width", None)
+        if isinstance(width, int) and width < 1:
+            raise UserError(f"{p.name}: max-width={width} must be >= 1 (bits)")
+        slack = getattr(p, "depth_slack", None)
+        if isinstance(slack, int) and slack < 0:
+            raise UserError(f"{p.name}: depth-slack={slack} must be >= 0")
+
+
+class _UsageParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2) instead of usage text."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{message} (see --help)")
 
 
 class HgqOptMain(xDSLOptMain):
@@ -44,29 +118,35 @@ class HgqOptMain(xDSLOptMain):
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
 
+        def parse_mlir(io: IO[bytes]) -> ModuleOp:
+            from xdsl.parser import Parser
+
+            name = self.get_input_name()
+            data = io.read()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{printable(name)}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                                "IR files are UTF-8") from None
+            return Parser(self.ctx, text, name).parse_module(not self.args.no_implicit_module)
+
         def parse_keras(_io: IO[bytes]) -> ModuleOp:
             from hgq_mlir.frontend.keras import import_model, load_keras
 
+            check_keras_file(self.args.input_file)
             return import_model(load_keras(self.args.input_file))
 
+        self.available_frontends["mlir"] = parse_mlir
         self.available_frontends["keras"] = parse_keras
-        self.available_frontends["h5"] = parse_keras  # HDF5 checkpoints, as HGQ2 0.1 saved them
 
     def register_all_targets(self) -> None:
         super().register_all_targets()
+        from hgq_mlir.backend.verilog import VerilogTarget
 
-        def verilog(module: ModuleOp, _out: IO[str]) -> None:
-            from hgq_mlir.backend.report import format_table
-            from hgq_mlir.backend.rtl import write_rtl
-
-            if self.args.output_file is None:
-                raise UserError("-t verilog needs -o DIR (the folder for <top>.v, <top>.json, report.json)")
-            report = write_rtl(module, self.args.output_file, self.args.clock_period, self.args.part)
-            print(format_table(report))
-
-        self.available_targets["verilog"] = verilog
+        self.available_targets["verilog"] = lambda: VerilogTarget
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.__class__ = _UsageParser
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
             "--clock-period",
@@ -77,11 +157,17 @@ class HgqOptMain(xDSLOptMain):
         )
         arg_parser.add_argument("--part", default="xcvu13p-flga2577-2-e", help="FPGA part for build_vivado.tcl")
         arg_parser.add_argument(
+            "--force",
+            action="store_true",
+            help="with -t verilog: write into a non-empty folder that holds no earlier build "
+            "(its other files are left alone)",
+        )
+        arg_parser.add_argument(
             "--dump-ir-dir",
             metavar="DIR",
             default=None,
             help="write the IR before the first pass and after every pass into DIR "
-            "(00-input.mlir, 01-<pass>.mlir, ...), for inspection and diffing",
+            "(00-input.mlir, 01-<pass>.mlir, ...; earlier dumps there are removed first), for inspection and diffing",
         )
 
     def setup_pipeline(self) -> None:
@@ -90,26 +176,42 @@ class HgqOptMain(xDSLOptMain):
         try:
             super().setup_pipeline()
         except (ValueError, TypeError) as e:
-            raise UserError(f"bad pass pipeline '{self.args.passes}': {_one_line(e)}") from None
+            raise UserError(f"bad pass pipeline '{printable(self.args.passes)}': {_one_line(e)}") from None
+        _check_pass_options(self.pipeline.passes)
         # composite passes run as their steps, so every step can be printed and dumped
         steps = [s for p in self.pipeline.passes for s in (p.steps() if hasattr(p, "steps") else [p])]
-        self.pipeline = type(self.pipeline)(tuple(steps), self.pipeline.callback)
+        _check_pass_options(steps)
+        stock = self.pipeline.callback
+
+        def checked(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
+            if previous is not None or stock is None:
+                if stock is not None:
+                    stock(previous, module, following)
+                return
+            try:  # the input's verification: whatever it raises is about the input
+                stock(previous, module, following)
+            except (VerifyException, DiagnosticException, UserError, KeyboardInterrupt):
+                raise
+            except Exception as e:
+                raise UserError(f"invalid IR: {type(e).__name__}: {_one_line(e)}") from None
+
+        self.pipeline = type(self.pipeline)(tuple(steps), checked)
         dump_dir = self.args.dump_ir_dir
         if dump_dir is None:
             return
-        stock = self.pipeline.callback
         counter = [0]
 
         def dump(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
-            if stock is not None:
-                stock(previous, module, following)
+            checked(previous, module, following)
             if previous is None and following is None:
                 return
             label = "input" if previous is None else previous.name
             if previous is None and counter[0] > 0:
                 return
-            Path(dump_dir).mkdir(parents=True, exist_ok=True)
-            path = Path(dump_dir) / f"{counter[0]:02d}-{label}.mlir"
+            folder = Path(dump_dir)
+            if counter[0] == 0:
+                _clear_dumps(folder)
+            path = folder / f"{counter[0]:02d}-{label}.mlir"
             with open(path, "w") as out:
                 Printer(stream=out).print_op(module)
                 out.write("\n")
@@ -119,24 +221,79 @@ class HgqOptMain(xDSLOptMain):
 
     def get_input_stream(self):
         path = self.args.input_file
-        if path is not None and not os.path.isfile(path):
-            raise UserError(f"{path}: no such input file")
-        return super().get_input_stream()
+        if path is not None:
+            shown = printable(path)
+            if os.path.isdir(path):
+                raise UserError(f"{shown}: is a directory, not an input file")
+            if not os.path.exists(path):
+                raise UserError(f"{shown}: no such input file")
+            ext = os.path.splitext(path)[1].lstrip(".")
+            kind = self.args.frontend or ext
+            if kind not in self.available_frontends:
+                raise UserError(f"{shown}: unknown input kind '{printable(ext)}' "
+                                f"(.mlir or .keras; -f mlir or -f keras to choose)")
+            if kind == "keras":
+                check_keras_file(path)
+        try:
+            return super().get_input_stream()
+        except OSError as e:
+            raise UserError(f"{printable(path or '-')}: cannot read: {e.strerror}") from None
+
+    def parse_chunk(self, chunk, file_extension: str, start_offset: int = 0):
+        try:
+            return super().parse_chunk(chunk, file_extension, start_offset)
+        except (ParseError, UserError, KeyboardInterrupt, VerifyException, DiagnosticException):
+            raise
+        except RecursionError:
+            raise UserError(f"{printable(self.get_input_name())}: nesting too deep to parse") from None
+        except Exception as e:  # the parser's other exceptions are about the input too
+            raise UserError(f"{printable(self.get_input_name())}: cannot parse: {type(e).__name__}: {_one_line(e)}") from None
 
     def prepare_output(self) -> IO[str]:
         if self.args.target == "verilog":
-            return _DeferredFile(None)  # the target writes its own folder
+            return sys.stdout  # the target writes its own folder; the resource table goes here
         # Written only once the whole result exists: no half-written files.
         return sys.stdout if self.args.output_file is None else _DeferredFile(self.args.output_file)
 
+    def output_resulting_program(self, prog: ModuleOp) -> str:
+        if self.args.target != "verilog":
+            return super().output_resulting_program(prog)
+        from io import StringIO
+
+        from xdsl.utils.arg_spec import parse_spec
+
+        from hgq_mlir.backend.verilog import VerilogTarget
+
+        target = VerilogTarget.from_spec(parse_spec(self.args.target))
+        target = dataclasses.replace(
+            target,
+            out_dir=self.args.output_file or target.out_dir,
+            clock_period=self.args.clock_period if self.args.clock_period is not None else target.clock_period,
+            part=self.args.part,
+            force=self.args.force or target.force,
+        )
+        out = StringIO()
+        target.emit(self.ctx, prog, out)
+        return out.getvalue()
+
+
+def _clear_dumps(folder: Path) -> None:
+    """Create the dump folder; remove an earlier run's `NN-*.mlir` dumps from it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for p in folder.glob("[0-9][0-9]-*.mlir"):
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+    except OSError as e:
+        raise UserError(f"--dump-ir-dir {printable(str(folder))}: {e.strerror}") from None
+
 
 class _DeferredFile:
-    """A text sink that lands in its file atomically, and only on success."""
+    """A text sink that lands in its file (`backend.output.write_file`) only on success."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str):
         self.path = path
         self.parts: list[str] = []
-        self.failed = False
 
     def write(self, s: str) -> int:
         self.parts.append(s)
@@ -146,44 +303,42 @@ class _DeferredFile:
         pass
 
     def close(self) -> None:
-        if sys.exc_info()[0] is not None or self.path is None:
+        if sys.exc_info()[0] is not None:
             return
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".hgq-opt-")
-        with os.fdopen(fd, "w") as out:
-            out.write("".join(self.parts))
-        os.replace(tmp, self.path)
+        from hgq_mlir.backend.output import write_file
+
+        write_file(self.path, "".join(self.parts))
 
 
 def _one_line(e: BaseException) -> str:
     if isinstance(e, ParseError):
-        return f"{e.span.get_location()}: error: {e.msg}"
+        return printable(f"{e.span.get_location()}: error: {e.msg}")
     text = str(e).strip()
     if isinstance(e, ArgSpecParseError):
         text = " ".join(text.split())
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(e).__name__
+    return printable(lines[0]) if lines else type(e).__name__
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        HgqOptMain(description="hgq-mlir: HGQ2 models to multiplier-free FPGA logic", args=argv).run()
+    except ParseError as e:
+        raise UserError(_one_line(e), prefixed=False) from None
+    except (VerifyException, DiagnosticException) as e:
+        raise UserError(f"invalid IR: {_one_line(e)}") from None
+    except ArgSpecParseError as e:
+        raise UserError(f"bad pass pipeline: {_one_line(e)}") from None
+    except ValueError as e:  # passes and xDSL's option handling report bad input this way
+        raise UserError(_one_line(e)) from None
+    except OSError as e:
+        where = f"{printable(e.filename)}: " if e.filename else ""
+        raise UserError(f"{where}{e.strerror or _one_line(e)}") from None
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        HgqOptMain(description="hgq-mlir: HGQ2 models to multiplier-free FPGA logic", args=argv).run()
-    except UserError as e:
-        print(f"hgq-opt: {e}", file=sys.stderr)
-        return 1
-    except ParseError as e:
-        print(_one_line(e), file=sys.stderr)
-        return 1
-    except (VerifyException, DiagnosticException) as e:
-        print(f"hgq-opt: invalid IR: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except ArgSpecParseError as e:
-        print(f"hgq-opt: bad pass pipeline: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError, OSError) as e:
-        print(f"hgq-opt: {_one_line(e)}", file=sys.stderr)
-        return 1
-    return 0
+    return run_tool("hgq-opt", lambda: _run(argv), argv if argv is not None else sys.argv[1:])
 
 
 if __name__ == "__main__":

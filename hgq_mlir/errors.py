@@ -1,5 +1,83 @@
-"""User-facing errors: printed as one line by the driver, never as a traceback."""
+"""User-facing errors and the exit codes of `hgq-opt` and `hgq-verify`.
+
+    0    success
+    1    `hgq-verify` found mismatches between the RTL and the model
+    2    bad input or usage: one line on stderr naming the file, layer, op or option
+    70   internal error (a bug): one line on stderr with "please report" and the path of
+         a log file holding the full traceback
+    130  interrupted (Ctrl-C): one line on stderr; no output file is left half-written
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
-    """A problem with the user's input (model, IR, option) that names what and where."""
+    """A problem with the user's input (model, IR, option) that names what and where.
+
+    Printed as `<tool>: <message>` (or the bare message with `prefixed=False`)."""
+
+    def __init__(self, message: str, prefixed: bool = True) -> None:
+        super().__init__(message)
+        self.prefixed = prefixed
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _write_log(prog: str, argv: Sequence[str]) -> str:
+    fd, path = tempfile.mkstemp(prefix=f"{prog}-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as log:
+        log.write(f"{prog} {' '.join(argv)}\n\n")
+        traceback.print_exc(file=log)
+    return path
+
+
+def run_tool(prog: str, body: Callable[[], int], argv: Sequence[str] = ()) -> int:
+    """Run a command-line tool's body and map what it raises to an exit code and one line."""
+    try:
+        return body()
+    except UserError as e:
+        message = " ".join(str(e).split("\n"))
+        _say(f"{prog}: {message}" if e.prefixed else message)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _say(f"{prog}: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our output went away (`| head`): nothing more to say to it
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _say(f"{prog}: out of memory")
+        return EXIT_BAD_INPUT
+    except Exception as e:
+        try:
+            where = f"; the full log is {_write_log(prog, argv)}"
+        except OSError:
+            where = ""
+        kind = type(e).__name__
+        text = str(e).strip().splitlines()
+        detail = f": {text[0][:200]}" if text else ""
+        from hgq_mlir.backend.names import printable
+
+        _say(f"{prog}: internal error ({kind}{printable(detail)}); please report it{where}")
+        return EXIT_INTERNAL

@@ -1,4 +1,4 @@
-"""Bad models: one line on stderr naming the layer and its class, exit 1, no traceback, no output."""
+"""Bad models: one line on stderr naming the layer and its class, exit 2, no traceback, no output."""
 
 import subprocess
 
@@ -49,7 +49,7 @@ def bad_models(tmp_path_factory):
 def test_unsupported_layers(bad_models, tmp_path, name, message):
     out = tmp_path / "out"
     proc = subprocess.run(["hgq-opt", str(bad_models[name]), "-t", "verilog", "-o", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert not out.exists()

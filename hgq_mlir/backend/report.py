@@ -9,6 +9,8 @@ from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.builtin import IntegerType, StringAttr
 from xdsl.ir import Operation, SSAValue
 
+from hgq_mlir.backend.attrs import record
+from hgq_mlir.backend.names import printable
 from hgq_mlir.cmvm.graph import adder_luts
 
 _WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
@@ -268,14 +270,34 @@ def _width_of(t) -> int:
     return t.width.data if isinstance(t, IntegerType) else 1
 
 
-def _json_attr(top: hw.HWModuleOp, key: str) -> dict:
-    import json
-
-    a = top.attributes.get(key)
-    return json.loads(a.data) if isinstance(a, StringAttr) else {}
+PRUNE_FIELDS = {"layers": dict, "inputs_removed": int}
+BASELINE_FIELDS = {"luts": int, "adders": int, "layers": dict}
 
 
-def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
+PRUNE_LAYER_FIELDS = ("weights", "kept", "zero_bits", "zero_value", "dead_or_folded", "neurons_removed")
+
+
+def _check_layers(data: dict, key: str, fields: tuple[str, ...]) -> None:
+    from hgq_mlir.errors import UserError
+
+    for name, entry in data.get("layers", {}).items():
+        if not isinstance(entry, dict) or any(type(entry.get(f)) is not int for f in fields):
+            raise UserError(f"{key}: layer '{printable(name)}' needs the integers {', '.join(fields)}")
+
+
+def constant_outputs(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> bool:
+    """Every output bit is a constant (or there is no output port): the RTL drives constants."""
+    out = top.body.block.last_op
+    return all(b[0] == "const" for v in (out.operands if out else ()) for b in bits.get(v, [("op",)]))
+
+
+def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
+    """The report of `top`; `interface` (its manifest: top name and latency) defaults to
+    the one `backend.manifest` builds from the module."""
+    if interface is None:
+        from hgq_mlir.backend.manifest import Interface
+
+        interface = Interface.of(top).manifest()
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
     graph = nx.DiGraph()
     bits = bit_sources(top)
@@ -303,8 +325,10 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
     levels = nx.dag_longest_path_length(graph, weight="w") if graph.number_of_nodes() else 0
     total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "srls", "adders")}
     layers = {name: dict(v) for name, v in sorted(per_layer.items())}
-    pruning = _json_attr(top, "hgq.prune")
-    baseline = _json_attr(top, "hgq.baseline")
+    pruning = record(top, "hgq.prune", PRUNE_FIELDS) or {}
+    baseline = record(top, "hgq.baseline", BASELINE_FIELDS) or {}
+    _check_layers(pruning, "hgq.prune", PRUNE_LAYER_FIELDS)
+    _check_layers(baseline, "hgq.baseline", ("luts", "adders"))
     for name, counts in pruning.get("layers", {}).items():
         layers.setdefault(name, {"luts": 0, "ffs": 0, "srls": 0, "adders": 0}).update(counts)
     for name, base in baseline.get("layers", {}).items():
@@ -315,6 +339,8 @@ def resource_report(top: hw.HWModuleOp, interface: dict) -> dict:
         extra["inputs_removed"] = pruning["inputs_removed"]
     if baseline:
         extra["luts_unpruned"], extra["adders_unpruned"] = baseline["luts"], baseline["adders"]
+    if constant_outputs(top, bits):
+        extra["constant_outputs"] = True
     return {
         "top": interface["top"],
         "luts": total["luts"],
@@ -333,7 +359,7 @@ def format_table(report: dict) -> str:
     def row(name: str, d: dict) -> str:
         kept = f"{d['kept']}/{d['weights']}" if "weights" in d else ""
         before = str(d.get("luts_unpruned", ""))
-        return f"{name:<12} {d['adders']:>7} {d['luts']:>7} {d['ffs']:>6} {kept:>11} {before:>14}"
+        return f"{printable(name):<12} {d['adders']:>7} {d['luts']:>7} {d['ffs']:>6} {kept:>11} {before:>14}"
 
     head = f"{'layer':<12} {'adders':>7} {'LUTs':>7} {'FFs':>6} {'weights kept':>11} {'LUTs unpruned':>14}"
     lines = [head, "-" * len(head)] + [row(n, d) for n, d in report["layers"].items()]
@@ -343,4 +369,6 @@ def format_table(report: dict) -> str:
     lines.append(row("total", total))
     srls = f", {report['srls']} SRL16E (register chains)" if report.get("srls") else ""
     lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0{srls}")
+    if report.get("constant_outputs"):
+        lines.append("every output is constant: the RTL drives constants (no logic)")
     return "\n".join(lines)

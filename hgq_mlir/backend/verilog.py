@@ -1,17 +1,32 @@
 """Verilog-2005 from `hw` / `comb` / `seq` (xDSL has no Verilog emitter).
 
-One `wire` per comb op, constants inlined, flat packed ports; `seq.compreg`
-becomes a `reg` written in one `always @(posedge clk)` block.
+`VerilogPrinter` has one handler per op (a `singledispatchmethod`, as xDSL's WGSL
+printer): one `wire` per comb op, constants inlined, flat packed ports; `seq.compreg`
+becomes a `reg` written in one `always @(posedge clk)` block. Module and port names are
+the legalized ones of `backend.manifest.Interface` (ASCII identifiers, no keywords,
+unique); wires are `_n<N>`. IR the printer cannot express faithfully (other ops, array
+values outside a constant table, registers with a reset, zero-width values) is refused
+with a one-line `UserError` naming the op.
+
+`VerilogTarget` is the `-t verilog` target of `hgq-opt`: it writes the RTL folder
+(`backend.rtl`) and prints the resource table on its output stream.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
+from functools import singledispatchmethod
+from typing import IO
 
+from xdsl.context import Context
 from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.builtin import IntegerType, ModuleOp
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
+from xdsl.utils.base_printer import BasePrinter
+from xdsl.utils.target import Target
 
+from hgq_mlir.backend.manifest import Interface
+from hgq_mlir.backend.names import printable
 from hgq_mlir.errors import UserError
 
 _ICMP = {2: ("<", True), 3: ("<=", True), 4: (">", True), 5: (">=", True), 6: ("<", False), 7: ("<=", False),
@@ -28,130 +43,224 @@ def find_top(module: ModuleOp) -> hw.HWModuleOp:
 
 
 def interface_of(top: hw.HWModuleOp) -> dict:
-    attr = top.attributes.get("hgq.interface")
-    if attr is None:
-        raise UserError(f"hw.module @{top.sym_name.data} has no hgq.interface manifest (made by lower-fx-to-hw)")
-    return json.loads(attr.data)
-
-
-def _width(v: SSAValue) -> int:
-    t = v.type
-    if isinstance(t, hw.ArrayType):
-        return _width_of(t.get_element_type()) * len(t)
-    return _width_of(t)
+    """The interface manifest (the `<top>.json` contents) of a lowered module."""
+    return Interface.of(top).manifest()
 
 
 def _width_of(t) -> int:
+    if isinstance(t, hw.ArrayType):
+        return _width_of(t.get_element_type()) * len(t)
     return t.width.data if isinstance(t, IntegerType) else 1
+
+
+def _width(v: SSAValue) -> int:
+    return _width_of(v.type)
 
 
 def _literal(value: int, width: int) -> str:
     return f"{width}'h{value & ((1 << width) - 1):x}"
 
 
-def emit_verilog(top: hw.HWModuleOp, header: str = "") -> str:
-    names: dict[SSAValue, str] = {}
-    consts: dict[SSAValue, int] = {}
-    port_decls = []
-    arg_iter = iter(top.body.block.args)
-    outputs = []
-    for port in top.module_type.ports.data:
-        name = port.port_name.data
-        if port.dir.data == hw.Direction.INPUT:
-            arg = next(arg_iter)
-            names[arg] = name
-            port_decls.append(f"input wire {_range(_width(arg))}{name}")
-        else:
-            outputs.append(name)
-            w = port.type.width.data
-            port_decls.append(f"output wire {_range(w)}{name}")
-
-    lines: list[str] = []
-    regs: list[str] = []
-    strides: dict[SSAValue, int] = {}
-    n = 0
-
-    def ref(v: SSAValue) -> str:
-        if v in consts:
-            return _literal(consts[v], _width(v))
-        return names[v]
-
-    for op in top.body.block.ops:
-        if isinstance(op, hw.ConstantOp):
-            consts[op.result] = op.value.value.data
-            continue
-        if isinstance(op, hw.OutputOp):
-            for name, v in zip(outputs, op.operands, strict=True):
-                lines.append(f"  assign {name} = {ref(v)};")
-            continue
-        res = op.results[0]
-        w = _width(res)
-        if isinstance(op, comb.ExtractOp):
-            low = op.low_bit.value.data
-            src = op.input
-            if src in consts:
-                consts[res] = (consts[src] >> low) & ((1 << w) - 1)
-                continue
-            expr = f"{ref(src)}[{low}]" if w == 1 else f"{ref(src)}[{low + w - 1}:{low}]"
-        elif isinstance(op, comb.ConcatOp):
-            expr = "{" + ", ".join(ref(v) for v in op.inputs) + "}"
-        elif isinstance(op, comb.ReplicateOp):
-            expr = f"{{{w // _width(op.input)}{{{ref(op.input)}}}}}"
-        elif isinstance(op, comb.AddOp):
-            expr = " + ".join(ref(v) for v in op.inputs)
-        elif isinstance(op, comb.SubOp):
-            expr = f"{ref(op.lhs)} - {ref(op.rhs)}"
-        elif isinstance(op, comb.ICmpOp):
-            sym, signed = _ICMP[op.predicate.value.data]
-            a, b = ref(op.lhs), ref(op.rhs)
-            expr = f"$signed({a}) {sym} $signed({b})" if signed else f"{a} {sym} {b}"
-        elif isinstance(op, comb.MuxOp):
-            expr = f"{ref(op.cond)} ? {ref(op.true_value)} : {ref(op.false_value)}"
-        elif isinstance(op, hw.ArrayCreateOp):
-            # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout),
-            # each entry padded to a power-of-two stride: Yosys maps a part-select at a
-            # non-power-of-two stride to a far larger mux (160 vs 40 LUTs for a 512x6 table)
-            ew = _width(op.inputs[0])
-            stride = 1 << (ew - 1).bit_length()
-            if any(v not in consts for v in op.inputs):
-                raise UserError("hw.array_create: the Verilog target emits constant arrays only")
-            packed = 0
-            for v in op.inputs:
-                packed = (packed << stride) | (consts[v] & ((1 << ew) - 1))
-            strides[res] = stride
-            w = stride * len(op.inputs)
-            expr = _literal(packed, w)
-        elif isinstance(op, hw.ArrayGetOp):
-            ew = _width(op.result)
-            expr = f"{ref(op.input)}[{ref(op.index)} * {strides[op.input]} +: {ew}]"
-        elif isinstance(op, seq.CompRegOp):
-            name = f"_n{n}"
-            n += 1
-            names[res] = name
-            lines.append(f"  reg {_range(w)}{name};")
-            regs.append(f"    {name} <= {ref(op.input)};")
-            continue
-        else:
-            raise UserError(f"{op.name}: the Verilog target cannot emit this op")
-        name = f"_n{n}"
-        n += 1
-        names[res] = name
-        lines.append(f"  wire {_range(w)}{name} = {expr};")
-    if regs:
-        clk = next(p.port_name.data for p in top.module_type.ports.data if p.port_name.data == "clk")
-        lines.append(f"  always @(posedge {clk}) begin")
-        lines.extend(regs)
-        lines.append("  end")
-    body = "\n".join(lines)
-    return (
-        f"{header}"
-        "`timescale 1ns / 1ps\n"
-        "/* verilator lint_off UNUSEDSIGNAL */  // bits dropped on purpose: wrap-around and rounding\n"
-        f"module {top.sym_name.data} (\n  " + ",\n  ".join(port_decls) + "\n);\n"
-        f"{body}\nendmodule\n"
-        "/* verilator lint_on UNUSEDSIGNAL */\n"
-    )
-
-
 def _range(w: int) -> str:
     return f"[{w - 1}:0] " if w > 1 else ""
+
+
+@dataclass(eq=False, repr=False)
+class VerilogPrinter(BasePrinter):
+    """Prints one `hw.module` (with its `Interface`) as a Verilog module."""
+
+    names: dict[SSAValue, str] = field(default_factory=dict, init=False)
+    consts: dict[SSAValue, int] = field(default_factory=dict, init=False)
+    strides: dict[SSAValue, int] = field(default_factory=dict, init=False)
+    lines: list[str] = field(default_factory=list, init=False)
+    regs: list[str] = field(default_factory=list, init=False)
+    outputs: list[str] = field(default_factory=list, init=False)
+    clock: SSAValue | None = field(default=None, init=False)
+    count: int = field(default=0, init=False)
+
+    def print_module(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> None:
+        port_decls = []
+        args = iter(top.body.block.args)
+        for port in interface.ports:
+            if port.is_input:
+                arg = next(args)
+                if port.is_clock:
+                    self.clock = arg
+                self.names[arg] = port.name
+                port_decls.append(f"input wire {_range(port.width)}{port.name}")
+            else:
+                self.outputs.append(port.name)
+                port_decls.append(f"output wire {_range(port.width)}{port.name}")
+        for op in top.body.block.ops:
+            self.print_op(op)
+        if self.regs:
+            self.lines.append(f"  always @(posedge {self.names[self.clock]}) begin")
+            self.lines.extend(self.regs)
+            self.lines.append("  end")
+        body = "\n".join(self.lines)
+        ports = "(\n  " + ",\n  ".join(port_decls) + "\n)" if port_decls else "()"
+        self.print_string(
+            f"{header}"
+            "`timescale 1ns / 1ps\n"
+            "/* verilator lint_off UNUSEDSIGNAL */  // bits dropped on purpose: wrap-around and rounding\n"
+            f"module {interface.top} {ports};\n"
+            f"{body}\nendmodule\n"
+            "/* verilator lint_on UNUSEDSIGNAL */\n",
+            indent=0,
+        )
+
+    # -- helpers ---------------------------------------------------------------
+    def ref(self, v: SSAValue, op: Operation) -> str:
+        if v in self.consts:
+            return _literal(self.consts[v], _width(v))
+        if v not in self.names or v is self.clock:
+            raise UserError(f"{op.name}: an operand the Verilog target cannot read here "
+                            "(a clock, an array, or a value defined later)")
+        return self.names[v]
+
+    def result(self, op: Operation) -> tuple[SSAValue, int]:
+        if len(op.results) != 1:
+            raise UserError(f"{op.name}: the Verilog target emits ops with one result")
+        res = op.results[0]
+        if not isinstance(res.type, IntegerType) or res.type.width.data < 1:
+            raise UserError(f"{op.name}: result type {res.type} (the Verilog target takes integers of width >= 1)")
+        return res, res.type.width.data
+
+    def wire(self, res: SSAValue, w: int, expr: str) -> None:
+        name = f"_n{self.count}"
+        self.count += 1
+        self.names[res] = name
+        self.lines.append(f"  wire {_range(w)}{name} = {expr};")
+
+    # -- one handler per op ----------------------------------------------------
+    @singledispatchmethod
+    def print_op(self, op: Operation) -> None:
+        raise UserError(f"{printable(op.name)}: the Verilog target cannot emit this op")
+
+    @print_op.register
+    def _(self, op: hw.ConstantOp) -> None:
+        res, w = self.result(op)
+        self.consts[res] = op.value.value.data & ((1 << w) - 1)
+
+    @print_op.register
+    def _(self, op: hw.OutputOp) -> None:
+        for name, v in zip(self.outputs, op.operands, strict=True):
+            self.lines.append(f"  assign {name} = {self.ref(v, op)};")
+
+    @print_op.register
+    def _(self, op: comb.ExtractOp) -> None:
+        res, w = self.result(op)
+        low, src = op.low_bit.value.data, op.input
+        if low < 0 or low + w > _width(src):
+            raise UserError(f"comb.extract: bits {low}..{low + w - 1} of an i{_width(src)}")
+        if src in self.consts:
+            self.consts[res] = (self.consts[src] >> low) & ((1 << w) - 1)
+            return
+        ref = self.ref(src, op)
+        self.wire(res, w, f"{ref}[{low}]" if w == 1 else f"{ref}[{low + w - 1}:{low}]")
+
+    @print_op.register
+    def _(self, op: comb.ConcatOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, "{" + ", ".join(self.ref(v, op) for v in op.inputs) + "}")
+
+    @print_op.register
+    def _(self, op: comb.ReplicateOp) -> None:
+        res, w = self.result(op)
+        if w % _width(op.input):
+            raise UserError(f"comb.replicate: i{w} is no multiple of i{_width(op.input)}")
+        self.wire(res, w, f"{{{w // _width(op.input)}{{{self.ref(op.input, op)}}}}}")
+
+    @print_op.register
+    def _(self, op: comb.AddOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, " + ".join(self.ref(v, op) for v in op.inputs))
+
+    @print_op.register
+    def _(self, op: comb.SubOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, f"{self.ref(op.lhs, op)} - {self.ref(op.rhs, op)}")
+
+    @print_op.register
+    def _(self, op: comb.ICmpOp) -> None:
+        res, w = self.result(op)
+        predicate = op.predicate.value.data
+        if predicate not in _ICMP:
+            raise UserError(f"comb.icmp: predicate {predicate} is not emitted (eq, ne, slt..uge only)")
+        sym, signed = _ICMP[predicate]
+        a, b = self.ref(op.lhs, op), self.ref(op.rhs, op)
+        self.wire(res, w, f"$signed({a}) {sym} $signed({b})" if signed else f"{a} {sym} {b}")
+
+    @print_op.register
+    def _(self, op: comb.MuxOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, f"{self.ref(op.cond, op)} ? {self.ref(op.true_value, op)} : {self.ref(op.false_value, op)}")
+
+    @print_op.register
+    def _(self, op: hw.ArrayCreateOp) -> None:
+        # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout),
+        # each entry padded to a power-of-two stride: Yosys maps a part-select at a
+        # non-power-of-two stride to a far larger mux (160 vs 40 LUTs for a 512x6 table)
+        res = op.results[0]
+        if any(v not in self.consts for v in op.inputs):
+            raise UserError("hw.array_create: the Verilog target emits constant arrays only")
+        ew = _width(op.inputs[0])
+        stride = 1 << (ew - 1).bit_length()
+        packed = 0
+        for v in op.inputs:
+            packed = (packed << stride) | (self.consts[v] & ((1 << ew) - 1))
+        self.strides[res] = stride
+        w = stride * len(op.inputs)
+        self.wire(res, w, _literal(packed, w))
+
+    @print_op.register
+    def _(self, op: hw.ArrayGetOp) -> None:
+        res, ew = self.result(op)
+        if op.input not in self.strides:
+            raise UserError("hw.array_get: the Verilog target reads constant arrays (hw.array_create) only")
+        self.wire(res, ew, f"{self.ref(op.input, op)}[{self.ref(op.index, op)} * {self.strides[op.input]} +: {ew}]")
+
+    @print_op.register
+    def _(self, op: seq.CompRegOp) -> None:
+        res, w = self.result(op)
+        if op.reset is not None or op.power_on_value is not None:
+            raise UserError("seq.compreg: registers with a reset or power-on value are not emitted")
+        if self.clock is None or op.clk is not self.clock:
+            raise UserError("seq.compreg: its clock must be the module's clock port")
+        name = f"_n{self.count}"
+        self.count += 1
+        self.names[res] = name
+        self.lines.append(f"  reg {_range(w)}{name};")
+        self.regs.append(f"    {name} <= {self.ref(op.input, op)};")
+
+
+def emit_verilog(top: hw.HWModuleOp, header: str = "", interface: Interface | None = None) -> str:
+    """The Verilog text of `top` (hand-written hw IR without `hgq.interface` too)."""
+    from io import StringIO
+
+    out = StringIO()
+    VerilogPrinter(stream=out).print_module(top, interface or Interface.of(top, need_layout=False), header)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class VerilogTarget(Target):
+    """`-t verilog`: the RTL folder (`<top>.v`, `<top>.json`, `report.json`, with
+    `clock-period` also `<top>.xdc` and `build_vivado.tcl`) in `out-dir`; the resource
+    table on the output stream."""
+
+    name = "verilog"
+
+    out_dir: str = ""
+    clock_period: float | None = None
+    part: str = "xcvu13p-flga2577-2-e"
+    force: bool = False
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from hgq_mlir.backend.report import format_table
+        from hgq_mlir.backend.rtl import write_rtl
+
+        if not self.out_dir:
+            raise UserError("-t verilog needs -o DIR (the folder for <top>.v, <top>.json, report.json)")
+        report = write_rtl(module, self.out_dir, self.clock_period, self.part, force=self.force)
+        output.write(format_table(report) + "\n")

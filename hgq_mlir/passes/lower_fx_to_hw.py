@@ -4,13 +4,16 @@ Each fx value becomes the integer bit vector of its mantissa (two's complement
 when signed).  Alignment and shifts are wiring (concat / extract / replicate);
 adders, comparisons and muxes are the only logic.  Each model input and output
 port is one packed vector; where each element lives in it is recorded on the
-module as the interface manifest (`hgq.interface`, JSON), for the backend.
+module as a typed attribute (`hgq.interface`: the latency and, per port, each element's
+index, width, signedness and fractional bits; see `backend.manifest`). Port and module
+names are legalized (`backend.names`).
+
+Every function made of fx ops only (or of nothing: a model whose every output is
+constant and pruned) becomes one `hw.module`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -19,21 +22,11 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, StringAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
+from hgq_mlir.backend.manifest import interface_attr
+from hgq_mlir.backend.names import Namer, module_name
 from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
-
-VERILOG_KEYWORDS = frozenset(
-    ["always", "and", "assign", "automatic", "begin", "bit", "buf", "bufif0", "bufif1", "byte", "case", "casex", "casez", "cell", "chandle", "class", "clock", "cmos", "config", "const", "constraint", "context", "continue", "cover", "deassign", "default", "defparam", "design", "disable", "do", "edge", "else", "end", "endcase", "endclass", "endconfig", "endfunction", "endgenerate", "endinterface", "endmodule", "endpackage", "endprimitive", "endprogram", "endproperty", "endspecify", "endtable", "endtask", "enum", "event", "export", "extends", "extern", "final", "for", "force", "foreach", "forever", "fork", "function", "generate", "genvar", "highz0", "highz1", "if", "iff", "ifnone", "import", "incdir", "include", "initial", "inout", "input", "instance", "int", "integer", "interface", "join", "large", "liblist", "library", "local", "localparam", "logic", "longint", "macromodule", "medium", "module", "nand", "negedge", "new", "nmos", "nor", "not", "notif0", "notif1", "null", "or", "output", "package", "packed", "parameter", "pmos", "posedge", "primitive", "priority", "program", "property", "protected", "pull0", "pull1", "pulldown", "pullup", "pulsestyle_ondetect", "pulsestyle_onevent", "rand", "randc", "real", "realtime", "ref", "reg", "release", "repeat", "return", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared", "sequence", "shortint", "shortreal", "showcancelled", "signed", "small", "specify", "specparam", "static", "string", "strong0", "strong1", "struct", "super", "supply0", "supply1", "table", "task", "this", "time", "timeprecision", "timeunit", "tran", "tranif0", "tranif1", "tri", "tri0", "tri1", "triand", "trior", "trireg", "type", "typedef", "union", "unique", "unsigned", "use", "uwire", "var", "vectored", "virtual", "void", "wait", "wand", "weak0", "weak1", "while", "wildcard", "wire", "with", "within", "wor", "xnor", "xor", "clk"]
-)
-
-
-def verilog_name(name: str) -> str:
-    """A legal Verilog identifier for `name` that is no (System)Verilog keyword."""
-    s = re.sub(r"\W", "_", name)
-    if not s or s[0].isdigit() or s[0] == "_":
-        s = "p" + s  # internal wires are named _n<N>: no port can collide with them
-    return s + "_" if s in VERILOG_KEYWORDS else s
-
+from hgq_mlir.fixed import format_bounds
 
 @dataclass(frozen=True)
 class LowerFxToHw(ModulePass):
@@ -41,11 +34,24 @@ class LowerFxToHw(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
-            if any(isinstance(o, fx.InputOp | fx.OutputOp) for o in model.body.ops):
+            if _is_fx_model(model):
                 module = _HwBuilder().lower(model)
                 op.body.block.insert_op_before(module, model)
                 model.detach()
                 model.erase(safe_erase=False)
+
+
+def _is_fx_model(f: func.FuncOp) -> bool:
+    """No arguments, and fx ops (or nothing) before its return."""
+    ops = list(f.body.ops)
+    return (
+        len(f.body.blocks) == 1
+        and not f.body.block.args
+        and bool(ops)
+        and isinstance(ops[-1], func.ReturnOp)
+        and not ops[-1].operands
+        and all(o.dialect_name() == "fx" for o in ops[:-1])
+    )
 
 
 class _HwBuilder:
@@ -114,9 +120,12 @@ class _HwBuilder:
                 outputs.setdefault(op.port.data, []).append(op)
             regs = regs or isinstance(op, fx.RegOp)
 
+        namer = Namer()
+        in_names = {port: namer.name(port) for port in inputs}
+        out_names = {port: namer.name(port) for port in outputs}
         ports, arg_types, manifest_in = [], [], []
         for port, elems in inputs.items():
-            desc = _port_desc(port, sorted(elems, key=lambda o: o.index.data), lambda o: o.result.type)
+            desc = _port_desc(in_names[port], sorted(elems, key=lambda o: o.index.data), lambda o: o.result.type)
             manifest_in.append(desc)
             ports.append(hw.ModulePort(StringAttr(desc["port"]), IntegerType(desc["width"]), hw.DirectionAttr(hw.Direction.INPUT)))
             arg_types.append(IntegerType(desc["width"]))
@@ -137,7 +146,7 @@ class _HwBuilder:
         for op in model.body.ops:
             if isinstance(op, fx.InputOp):
                 off, w = offsets[(op.port.data, op.index.data)]
-                vals[op.result] = self.extract(port_arg[verilog_name(op.port.data)], off, w)
+                vals[op.result] = self.extract(port_arg[in_names[op.port.data]], off, w)
             elif isinstance(op, fx.OutputOp | func.ReturnOp):
                 pass
             elif isinstance(op, fx.RegOp):
@@ -149,7 +158,7 @@ class _HwBuilder:
         manifest_out, results = [], []
         for port, elems in outputs.items():
             elems = sorted(elems, key=lambda o: o.index.data)
-            desc = _port_desc(port, elems, lambda o: o.input.type)
+            desc = _port_desc(out_names[port], elems, lambda o: o.input.type)
             manifest_out.append(desc)
             parts = [vals[o.input] for o in reversed(elems)]
             packed = parts[0] if len(parts) == 1 else self.emit(comb.ConcatOp(parts, IntegerType(desc["width"])))
@@ -157,16 +166,13 @@ class _HwBuilder:
             ports.append(hw.ModulePort(StringAttr(desc["port"]), IntegerType(desc["width"]), hw.DirectionAttr(hw.Direction.OUTPUT)))
         block.add_ops(self.ops)
         block.add_op(hw.OutputOp(results))
-        top = verilog_name(model.sym_name.data)
+        top = module_name(model.sym_name.data)
         module = hw.HWModuleOp(StringAttr(top), hw.ModuleType(_array(ports)), Region(block))
-        interface = {
-            "top": top,
-            "latency": latency,
-            "clock": "clk" if regs else None,
-            "inputs": manifest_in,
-            "outputs": manifest_out,
+        layout = {
+            desc["port"]: [(e["index"], e["width"], e["signed"], e["frac"]) for e in desc["elements"]]
+            for desc in manifest_in + manifest_out
         }
-        module.attributes["hgq.interface"] = StringAttr(json.dumps(interface, separators=(",", ":")))
+        module.attributes["hgq.interface"] = interface_attr(latency, layout)
         for key, attr in model.attributes.items():
             if key.startswith("hgq."):
                 module.attributes[key] = attr
@@ -248,9 +254,8 @@ class _HwBuilder:
         w = t.width
         if overflow == "WRAP":
             return self.resize(r, signed, w)
-        hi = (1 << (w - 1)) - 1 if t.signed else (1 << w) - 1
-        lo = (-hi if overflow == "SAT_SYM" else -hi - 1) if t.signed else 0
-        rmin, rmax = (-(1 << (wr - 1)), (1 << (wr - 1)) - 1) if signed else (0, (1 << wr) - 1)
+        lo, hi = format_bounds(int(t.signed), w - int(t.signed) - t.frac, t.frac, overflow)
+        rmin, rmax = format_bounds(int(signed), wr - int(signed), 0)
         if lo <= rmin and rmax <= hi:
             return self.resize(r, signed, w)
         wc = max(wr, w) + 1
@@ -271,10 +276,11 @@ def _array(items: list[Attribute]):
     return ArrayAttr(items)
 
 
-def _port_desc(port: str, elems: list, type_of) -> dict:
+def _port_desc(name: str, elems: list, type_of) -> dict:
+    """A port's manifest entry: `name` (legalized) and its elements in bit order."""
     offset, described = 0, []
     for o in elems:
         t = type_of(o)
         described.append({"index": o.index.data, "offset": offset, "width": t.width, "signed": t.signed, "frac": t.frac})
         offset += t.width
-    return {"port": verilog_name(port), "width": offset, "elements": described}
+    return {"port": name, "width": offset, "elements": described}

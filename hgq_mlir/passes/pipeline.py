@@ -4,7 +4,8 @@ Every op gets a stage (initiation interval 1: a new input every cycle). Two vali
 schedules are built, as soon as possible and as late as possible within the same
 latency; the one with fewer register bits is kept (a value crossing k stage boundaries
 costs k × its width, shared by all its users). Registers are `fx.reg` ops, one per
-crossed boundary; every output is delayed to the common latency.
+crossed boundary; every output is delayed to the common latency. The function records
+`hgq.pipeline = {latency = N : i64, latency_cutoff = C : i64}`.
 
 Adder levels: an add/sub/neg is one level, as is a quantizer that rounds up or
 saturates and a relu/max (a select); shifts, wiring-only quantizers and constants are free.
@@ -12,15 +13,15 @@ saturates and a relu/max (a select); shifts, wiring-only quantizers and constant
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
+from hgq_mlir.backend.attrs import to_attr
 from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
 
@@ -163,5 +164,5 @@ def _pipeline(f: func.FuncOp, cutoff: int) -> func.FuncOp:
     out = func.FuncOp(f.sym_name.data, ((), ()), Region(block))
     for key, attr in f.attributes.items():
         out.attributes[key] = attr
-    out.attributes["hgq.pipeline"] = StringAttr(json.dumps({"latency": latency, "latency_cutoff": cutoff}))
+    out.attributes["hgq.pipeline"] = to_attr({"latency": latency, "latency_cutoff": cutoff})
     return out

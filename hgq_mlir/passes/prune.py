@@ -9,12 +9,11 @@
   column of weights and its bias are dropped, which frees its adders;
 - model input elements nothing depends on disappear from the RTL ports.
 
-Per-layer counts go to the function's `hgq.prune` attribute (JSON), for the report.
+Per-layer counts go to the function's `hgq.prune` attribute (a dictionary of integers), for the report.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,9 @@ class HgqPrune(ModulePass):
                 model = Model.of(f)
                 stats = prune(model)
                 new = model.rebuild()
-                new.attributes["hgq.prune"] = StringAttr(json.dumps(stats, separators=(",", ":")))
+                from hgq_mlir.backend.attrs import to_attr
+
+                new.attributes["hgq.prune"] = to_attr(stats)  # a dictionary of integers
                 model.replace(new)
 
 

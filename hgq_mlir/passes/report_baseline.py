@@ -1,24 +1,25 @@
 """`hgq-report-baseline`: what the design would cost without the hgq optimization passes.
 
 Lowers a copy of the module as-is (no pruning, no precision inference) and stores its
-per-layer adders and estimated LUTs in the function's `hgq.baseline` attribute (JSON);
+per-layer adders and estimated LUTs in the function's `hgq.baseline` attribute, a
+dictionary of integers (`{luts = N : i64, adders = N : i64, layers = {name = {luts, adders}}}`);
 the report shows them next to the optimized figures.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func, hw
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.transforms.common_subexpression_elimination import (
     CommonSubexpressionElimination,
 )
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from hgq_mlir.backend.attrs import to_attr
 from hgq_mlir.dialects import hgq
 
 
@@ -42,8 +43,10 @@ class HgqReportBaseline(ModulePass):
             step.apply(ctx, copy)
         tops = {t.sym_name.data: t for t in copy.ops if isinstance(t, hw.HWModuleOp)}
         for f in models:
-            top = next(iter(tops.values())) if len(tops) == 1 else tops[f.sym_name.data]
+            top = next(iter(tops.values())) if len(tops) == 1 else tops.get(f.sym_name.data)
+            if top is None:
+                continue  # several models, this one not lowered: no baseline to show
             report = resource_report(top, {"top": top.sym_name.data, "latency": 0})
             base = {"luts": report["luts"], "adders": report["adders"],
                     "layers": {k: {"luts": v["luts"], "adders": v["adders"]} for k, v in report["layers"].items()}}
-            f.attributes["hgq.baseline"] = StringAttr(json.dumps(base, separators=(",", ":")))
+            f.attributes["hgq.baseline"] = to_attr(base)

@@ -9,7 +9,7 @@
 // OPT: hgq-opt: bad pass pipeline {{.*}}bogus
 // OPT-NOT: Traceback
 // FILE: hgq-opt: {{.*}}missing.keras: no such input file
-// CORRUPT: hgq-opt: {{.*}}.keras: cannot load Keras model
+// CORRUPT: hgq-opt: {{.*}}.keras: not a Keras model (a .keras file is a zip archive)
 // CORRUPT-NOT: Traceback
 // PARSE: {{.*}}malformed.mlir:{{[0-9]+}}:{{[0-9]+}}: error:
 // PARSE-NOT: Traceback

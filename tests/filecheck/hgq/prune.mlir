@@ -20,7 +20,7 @@ func.func @m() {
   func.return
 }
 
-// CHECK:      func.func @m() attributes {hgq.prune = "{{.*}}\22inputs_removed\22:1}"}
+// CHECK:      func.func @m() attributes {hgq.prune = {layers = {{.*}}, inputs_removed = 1 : i64}}
 // CHECK:      hgq.quantize %0 RND WRAP k = dense<[1, 0]> : tensor<2xi32>, i = dense<[2, 0]> : tensor<2xi32>, f = dense<[2, 0]> : tensor<2xi32>
 // CHECK-NEXT: %[[W:.*]] = hgq.const mantissa = dense<{{\[\[}}1, 0, 0], [0, 0, 0]]> : tensor<2x3xi32>
 // CHECK-NEXT: hgq.dense %{{.*}}, %[[W]] {layer = "h"}

@@ -11,7 +11,8 @@ func.func @f() {
   func.return
 }
 
-// CHECK:      hw.module @f(in %[[INP:.*]] inp: i10, out out: i4) attributes {hgq.interface = "{{.*}}\22offset\22:5,\22width\22:5,\22signed\22:true,\22frac\22:1{{.*}}"} {
+// the interface: per port, (index, width, signed, frac) of each element from the LSB
+// CHECK:      hw.module @f(in %[[INP:.*]] inp: i10, out out: i4) attributes {hgq.interface = {latency = 0 : i64, ports = {inp = array<i64: 0, 5, 1, 2, 1, 5, 1, 1>, out = array<i64: 0, 4, 1, 1>}}} {
 // CHECK-NEXT:   %[[X0:.*]] = comb.extract %[[INP]] from 0 : (i10) -> i5
 // CHECK-NEXT:   %[[X1:.*]] = comb.extract %[[INP]] from 5 : (i10) -> i5
 // CHECK-NEXT:   %[[MSB0:.*]] = comb.extract %[[X0]] from 4 : (i5) -> i1

@@ -14,12 +14,14 @@ Per-layer counts go to the function's `hgq.prune` attribute (a dictionary of int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from hgq_mlir.dialects import hgq
@@ -90,6 +92,23 @@ def _add_exact(m1: int, e1: int, m2: int, e2: int) -> tuple[int, int]:
     return m, e
 
 
+Liveness = Callable[[Model, Operation, "np.ndarray | None", Callable], bool]
+LIVENESS: dict[type[Operation], Liveness] = {}
+
+
+def liveness(*op_types: type[Operation]):
+    """Register the backward liveness rule of `op_types`: rule(model, op, out, mark) marks the
+    operand elements the live result elements `out` read (mark(value, mask)), may drop the
+    logic of dead ones, and returns True if it changed the model."""
+
+    def register(rule: Liveness) -> Liveness:
+        for t in op_types:
+            LIVENESS[t] = rule
+        return rule
+
+    return register
+
+
 def _drop_dead(model: Model) -> bool:
     """Backward liveness from the outputs; dead elements lose their logic. True if changed."""
     live: dict = {}
@@ -99,58 +118,100 @@ def _drop_dead(model: Model) -> bool:
         live[value] = live[value] | mask if value in live else mask.copy()
 
     for op in reversed(model.ops()):
-        if isinstance(op, hgq.OutputOp):
-            mark(op.input, np.ones(op.input.type.get_shape()[0], dtype=bool))
-            continue
-        if not op.results:
-            continue
-        out = live.get(op.results[0], np.zeros(op.results[0].type.get_shape()[0], dtype=bool))
-        if isinstance(op, hgq.ReluOp | hgq.LutOp):
-            mark(op.input, out)
-        elif isinstance(op, hgq.ConcatOp):
-            sizes = [v.type.get_shape()[0] for v in op.inputs]
-            for v, part in zip(op.inputs, np.split(out, np.cumsum(sizes)[:-1]), strict=True):
-                mark(v, part)
-        elif isinstance(op, hgq.GatherOp):
-            mask = np.zeros(op.input.type.get_shape()[0], dtype=bool)
-            mask[attr_array(op.index)[out]] = True
-            mark(op.input, mask)
-        elif not isinstance(op, (hgq.QuantizeOp, hgq.DenseOp, hgq.ConvOp, hgq.MaxPoolOp, *hgq.ELEMENTWISE)):
-            for v in op.operands:  # an op this pass does not know: everything it reads is live
-                mark(v, np.ones(v.type.get_shape()[0], dtype=bool))
-        elif isinstance(op, hgq.ELEMENTWISE):
-            mark(op.lhs, out)
-            mark(op.rhs, out)
-        elif isinstance(op, hgq.QuantizeOp):
-            q = model.quant[op]
-            alive = (q.k + q.i + q.f) > 0
-            dead = alive & ~out
-            if dead.any():
-                q.k, q.i, q.f = (np.where(dead, 0, a) for a in (q.k, q.i, q.f))
-                changed = True
-            mark(op.input, alive & out)
-        elif isinstance(op, hgq.ConvOp):
-            d = model.conv[op]  # a kernel shared by every position: nothing to drop, only liveness
-            patches = attr_array(op.patches)
-            need = out.reshape(len(patches), -1)  # (positions, channels)
-            rows = (d.wm != 0).astype(int) @ need.T.astype(int) > 0  # (kernel rows, positions)
-            mask = np.zeros(op.input.type.get_shape()[0] + 1, dtype=bool)
-            np.logical_or.at(mask, np.where(patches.T >= 0, patches.T, -1)[rows], True)
-            mark(op.input, mask[:-1])
-        elif isinstance(op, hgq.MaxPoolOp):
-            windows = attr_array(op.windows)[out]
-            mask = np.zeros(op.input.type.get_shape()[0] + 1, dtype=bool)
-            mask[np.where(windows >= 0, windows, -1).ravel()] = True
-            mark(op.input, mask[:-1])
-        else:
-            d = model.dense[op]
-            dead_cols = ~out & ((d.wm != 0).any(axis=0) | (d.bm != 0))
-            if dead_cols.any():
-                d.wm[:, dead_cols] = 0
-                d.bm[dead_cols] = 0
-                changed = True
-            mark(op.input, (d.wm[:, out] != 0).any(axis=1))
+        out = None
+        if op.results:
+            out = live.get(op.results[0], np.zeros(_size(op.results[0]), dtype=bool))
+        changed |= LIVENESS.get(type(op), _reads_everything)(model, op, out, mark)
     return changed
+
+
+def _size(value) -> int:
+    return value.type.get_shape()[0]
+
+
+def _reads_everything(model: Model, op: Operation, out, mark) -> bool:
+    """An op without a liveness rule: everything it reads is live."""
+    for v in op.operands:
+        mark(v, np.ones(_size(v), dtype=bool))
+    return False
+
+
+liveness(hgq.OutputOp)(_reads_everything)
+
+
+@liveness(hgq.ReluOp, hgq.LutOp)
+def _elementwise_unary_liveness(model: Model, op, out, mark) -> bool:
+    mark(op.input, out)
+    return False
+
+
+@liveness(*hgq.ELEMENTWISE)
+def _elementwise_liveness(model: Model, op, out, mark) -> bool:
+    mark(op.lhs, out)
+    mark(op.rhs, out)
+    return False
+
+
+@liveness(hgq.ConcatOp)
+def _concat_liveness(model: Model, op: hgq.ConcatOp, out, mark) -> bool:
+    sizes = [_size(v) for v in op.inputs]
+    for v, part in zip(op.inputs, np.split(out, np.cumsum(sizes)[:-1]), strict=True):
+        mark(v, part)
+    return False
+
+
+@liveness(hgq.GatherOp)
+def _gather_liveness(model: Model, op: hgq.GatherOp, out, mark) -> bool:
+    mask = np.zeros(_size(op.input), dtype=bool)
+    mask[attr_array(op.index)[out]] = True
+    mark(op.input, mask)
+    return False
+
+
+@liveness(hgq.QuantizeOp)
+def _quantize_liveness(model: Model, op: hgq.QuantizeOp, out, mark) -> bool:
+    """A dead element's quantizer becomes zero-width (the constant 0)."""
+    q = model.quant[op]
+    alive = (q.k + q.i + q.f) > 0
+    dead = alive & ~out
+    if dead.any():
+        q.k, q.i, q.f = (np.where(dead, 0, a) for a in (q.k, q.i, q.f))
+    mark(op.input, alive & out)
+    return bool(dead.any())
+
+
+@liveness(hgq.ConvOp)
+def _conv_liveness(model: Model, op: hgq.ConvOp, out, mark) -> bool:
+    """A kernel shared by every position: nothing to drop, only liveness."""
+    d = model.conv[op]
+    patches = attr_array(op.patches)
+    need = out.reshape(len(patches), -1)  # (positions, channels)
+    rows = (d.wm != 0).astype(int) @ need.T.astype(int) > 0  # (kernel rows, positions)
+    mask = np.zeros(_size(op.input) + 1, dtype=bool)
+    np.logical_or.at(mask, np.where(patches.T >= 0, patches.T, -1)[rows], True)
+    mark(op.input, mask[:-1])
+    return False
+
+
+@liveness(hgq.MaxPoolOp)
+def _maxpool_liveness(model: Model, op: hgq.MaxPoolOp, out, mark) -> bool:
+    windows = attr_array(op.windows)[out]
+    mask = np.zeros(_size(op.input) + 1, dtype=bool)
+    mask[np.where(windows >= 0, windows, -1).ravel()] = True
+    mark(op.input, mask[:-1])
+    return False
+
+
+@liveness(hgq.DenseOp)
+def _dense_liveness(model: Model, op: hgq.DenseOp, out, mark) -> bool:
+    """A dead neuron loses its column of weights and its bias."""
+    d = model.dense[op]
+    dead_cols = ~out & ((d.wm != 0).any(axis=0) | (d.bm != 0))
+    if dead_cols.any():
+        d.wm[:, dead_cols] = 0
+        d.bm[dead_cols] = 0
+    mark(op.input, (d.wm[:, out] != 0).any(axis=1))
+    return bool(dead_cols.any())
 
 
 def _stats(model: Model, before: dict) -> dict:

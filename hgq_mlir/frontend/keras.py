@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,14 +50,6 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-SUPPORTED = (
-    "QDense", "QConv1D", "QConv2D", "QBatchNormalization",
-    "QMaxPooling1D", "QMaxPooling2D", "QAveragePooling1D", "QAveragePooling2D",
-    "QGlobalMaxPooling1D", "QGlobalMaxPooling2D", "QGlobalAveragePooling1D", "QGlobalAveragePooling2D",
-    "QBatchNormDense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU",
-    "QAdd", "QSubtract", "QMaximum", "QMinimum", "Concatenate", "QEinsumDense", "QUnaryFunctionLUT",
-)
-
 MAX_TABLE = 1 << 14  # lookup-table entries per element; beyond that a table is not a sensible circuit
 
 
@@ -69,7 +62,7 @@ def import_model(model) -> ModuleOp:
     from keras import layers as klayers
 
     for layer in model.layers:  # name the first unsupported layer before anything else
-        if not isinstance(layer, klayers.InputLayer) and type(layer).__name__ not in SUPPORTED:
+        if not isinstance(layer, klayers.InputLayer) and type(layer).__name__ not in LAYERS:
             raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
     graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
     block = Block()
@@ -104,51 +97,162 @@ def port_name(stem: str, n: int, count: int) -> str:
 
 MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp}
 
+# Keras class name -> handler(block, layer, inputs) -> (ssa, ranges, shape): one per layer kind
+LAYERS: dict[str, Callable] = {}
+
+
+def layer_kind(*names: str):
+    """Register a handler for the Keras layer classes `names`."""
+
+    def register(handler: Callable) -> Callable:
+        for name in names:
+            LAYERS[name] = handler
+        return handler
+
+    return register
+
+
+def quantized_layer(*names: str):
+    """Register the body of a single-input HGQ layer: the input quantizer runs before it and
+    the output quantizer (when enabled) after it."""
+
+    def register(body: Callable) -> Callable:
+        def handler(block: Block, layer, ins: list[tuple]) -> tuple:
+            x, r, shape = _one_input(layer, ins)
+            x, r = _input_quantizer(block, layer, x, r, shape)
+            x, r, shape = body(block, layer, x, r, shape)
+            if getattr(layer, "enable_oq", False):
+                x, r = _quantize(block, layer, layer.oq, x, r, shape)
+            return x, r, shape
+
+        return layer_kind(*names)(handler)
+
+    return register
+
+
+def _one_input(layer, ins: list[tuple]) -> tuple:
+    if len(ins) != 1:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): expected one input, got {len(ins)}")
+    return ins[0]
+
 
 def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     """(ssa, ranges, shape) of one layer's output, from its inputs'."""
+    return LAYERS[type(layer).__name__](block, layer, ins)
+
+
+@layer_kind("Flatten", "Reshape", "Dropout")
+def _reshape(block: Block, layer, ins: list[tuple]) -> tuple:
+    """Tensors are flat in row-major order already: only the shape changes."""
+    x, r, shape = _one_input(layer, ins)
+    return x, r, tuple(int(d) for d in layer.compute_output_shape((None, *shape))[1:])
+
+
+@layer_kind("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
+            "UpSampling1D", "UpSampling2D", "UpSampling3D", "Permute", "RepeatVector")
+def _rearrange(block: Block, layer, ins: list[tuple]) -> tuple:
+    """A layer that only moves elements (and pads zeros): wiring, found by running the layer
+    on element labels."""
+    x, r, shape = _one_input(layer, ins)
     kind = type(layer).__name__
-    if kind in MERGES:
-        return _merge(block, layer, ins)
-    if kind == "Concatenate":
-        return _concatenate(block, layer, ins)
-    if len(ins) != 1:
-        raise FrontendError(f"layer '{layer.name}' ({kind}): expected one input, got {len(ins)}")
-    x, r, shape = ins[0]
-    if kind in ("Flatten", "Reshape", "Dropout"):  # tensors are flat in row-major order already
-        if kind == "Flatten":
-            shape = (int(np.prod(shape)),)
-        elif kind == "Reshape":
-            shape = tuple(int(d) for d in layer.output.shape[1:])
-        return x, r, shape
-    if kind == "QUnaryFunctionLUT":
-        x, r = _input_quantizer(block, layer, x, r, shape)
-        return (*_table(block, layer, x, r, shape), shape)  # the table holds the output quantizer too
-    if kind in ("Activation", "ReLU"):
-        if r is None:
-            raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
-        if kind == "ReLU" and (layer.max_value is not None or layer.negative_slope or layer.threshold):
-            raise FrontendError(f"layer '{layer.name}' (ReLU): only the plain ReLU is supported (no max_value, slope, threshold)")
+    if r is None:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): its input must be quantized first (place it after a quantized layer)")
+    index, out_shape = element_map(layer, shape)
+    if (index < 0).any():  # zeros in the output: a 1x1 identity kernel at positions that may be padding
+        w = _add(block, hgq.ConstOp(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)))
+        patches = index[:, None]
+        r = fixed.linear_windows(r, patches, np.ones((1, 1), dtype=object), np.zeros((1, 1), dtype=np.int64), None, None)
+        return _add(block, hgq.ConvOp(x, w.result, None, patches, _type(r)), layer).result, r, out_shape
+    if not np.array_equal(index, np.arange(index.size)):
+        r = fixed.gather(r, index)
+        x = _add(block, hgq.GatherOp(x, index, _type(r)), layer).result
+    return x, r, out_shape
+
+
+def element_map(layer, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(flat input index of every output element, -1 for a zero; output shape) of a layer that
+    only copies elements, read off the layer itself run on two labellings of the elements."""
+    n = int(np.prod(shape))
+    if n >= 1 << 24:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): input of {n} elements is too large")
+    labels = np.arange(1, n + 1, dtype=np.float32)
+    shuffled = np.random.default_rng(0).permutation(labels)
+    out = _numpy(layer(labels.reshape(1, *shape), training=False))
+    out2 = _numpy(layer(shuffled.reshape(1, *shape), training=False)).reshape(-1)
+    out_shape = tuple(int(d) for d in out.shape[1:])
+    out = out.reshape(-1)
+    index = np.rint(out).astype(np.int64) - 1
+    ok = (out == index + 1) & (index >= -1) & (index < n)
+    if ok.all():
+        ok = out2 == np.where(index >= 0, shuffled[np.maximum(index, 0)], 0)
+    if not ok.all():
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): the layer does not only move elements "
+                            f"(interpolation?), which is not supported")
+    return index, out_shape
+
+
+@layer_kind(*MERGES)
+def _merge_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    return _merge(block, layer, ins)
+
+
+@layer_kind("Concatenate")
+def _concatenate_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    return _concatenate(block, layer, ins)
+
+
+@layer_kind("QUnaryFunctionLUT", "QAffinedUnaryFunctionLUT")
+def _function_table(block: Block, layer, ins: list[tuple]) -> tuple:
+    x, r, shape = _one_input(layer, ins)
+    x, r = _input_quantizer(block, layer, x, r, shape)
+    return (*_table(block, layer, x, r, shape), shape)  # the table holds the output quantizer too
+
+
+@layer_kind("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU")
+def _activation_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    x, r, shape = _one_input(layer, ins)
+    kind = type(layer).__name__
+    if r is None:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): the model must start with a quantizer")
+    plain_relu = kind == "ReLU" and layer.max_value is None and not layer.negative_slope and not layer.threshold
+    if kind == "Activation" or plain_relu:
         x, r = _activation(block, layer, x, r, shape)
         return x, r, shape
-    x, r = _input_quantizer(block, layer, x, r, shape)
-    if kind in ("QDense", "QBatchNormDense"):
-        if len(shape) != 1:
-            raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not flat (add a Flatten)")
-        x, r, shape = _dense(block, layer, x, r, shape)
-    elif kind.startswith("QConv"):
-        x, r, shape = _conv(block, layer, x, r, shape)
-    elif kind == "QEinsumDense":
-        x, r, shape = _einsum(block, layer, x, r, shape)
-    elif kind == "QBatchNormalization":
-        x, r = _batchnorm(block, layer, x, r, shape)
-    elif "Average" in kind:
-        x, r, shape = _avgpool(block, layer, x, r, shape)
-    else:
-        x, r, shape = _maxpool(block, layer, x, r, shape)
-    if layer.enable_oq:
-        x, r = _quantize(block, layer, layer.oq, x, r, shape)
-    return x, r, shape
+    return (*_table(block, layer, x, r, shape), shape)  # any other function of a quantized value
+
+
+@quantized_layer("QDense", "QBatchNormDense")
+def _dense_layer(block: Block, layer, x: SSAValue, r, shape):
+    if len(shape) != 1:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): input shape {shape} is not flat (add a Flatten)")
+    return _dense(block, layer, x, r, shape)
+
+
+@quantized_layer("QConv1D", "QConv2D", "QConv3D")
+def _conv_layer(block: Block, layer, x: SSAValue, r, shape):
+    return _conv(block, layer, x, r, shape)
+
+
+@quantized_layer("QEinsumDense", "QEinsumDenseBatchnorm")
+def _einsum_layer(block: Block, layer, x: SSAValue, r, shape):
+    return _einsum(block, layer, x, r, shape)
+
+
+@quantized_layer("QBatchNormalization")
+def _batchnorm_layer(block: Block, layer, x: SSAValue, r, shape):
+    return (*_batchnorm(block, layer, x, r, shape), shape)
+
+
+@quantized_layer(*(f"Q{g}{p}Pooling{d}D" for g in ("", "Global") for p in ("Average", "Max") for d in (1, 2, 3)))
+def _pool_layer(block: Block, layer, x: SSAValue, r, shape):
+    if "Average" in type(layer).__name__:
+        return _avgpool(block, layer, x, r, shape)
+    return _maxpool(block, layer, x, r, shape)
+
+
+@quantized_layer("QSum", "QMeanPow2")
+def _sum_layer(block: Block, layer, x: SSAValue, r, shape):
+    return _sum(block, layer, x, r, shape)
 
 
 def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
@@ -210,8 +314,8 @@ def _table(block: Block, layer, x: SSAValue, r, shape):
     in_lo = np.array([int(v) for v in r.lo], dtype=np.int64)
     steps = np.minimum(np.arange(counts.max())[:, None], counts[None, :] - 1)  # short rows repeat their end
     grid = (in_lo[None, :] + steps) * 2.0 ** -r.frac.astype(np.float64)[None, :]
-    y = _numpy(layer(grid.reshape(-1, *shape).astype(np.float32), training=False)).astype(np.float64)
-    m, e = decompose(y.reshape(len(grid), -1).T)  # (elements, entries)
+    y = _elementwise_outputs(layer, grid, shape)
+    m, e = decompose(y.T)  # (elements, entries)
     out_frac = np.where(m != 0, -e, np.iinfo(np.int64).min).max(axis=1, initial=0)
     table = [[int(v) << int(s) for v, s in zip(row_m, row_e + f, strict=True)] for row_m, row_e, f in zip(m, e, out_frac, strict=True)]
     limit = 1 << 62
@@ -220,6 +324,25 @@ def _table(block: Block, layer, x: SSAValue, r, shape):
     table, in_frac = np.array(table, dtype=np.int64), r.frac
     r = fixed.table(r, in_lo, in_frac, out_frac, table)
     return _add(block, hgq.LutOp(x, in_lo, in_frac, out_frac, table, _type(r)), layer).result, r
+
+
+def _elementwise_outputs(layer, grid: np.ndarray, shape) -> np.ndarray:
+    """The layer's outputs on `grid` (entries, elements), checked to be a function of each
+    element alone: on the grid with every element's column rotated differently, each output
+    must rotate with it (softmax, for one, does not)."""
+    def run(g: np.ndarray) -> np.ndarray:
+        out = _numpy(layer(g.reshape(-1, *shape).astype(np.float32), training=False)).astype(np.float64)
+        return out.reshape(len(g), -1)
+
+    y = run(grid)
+    if y.shape != grid.shape:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): output shape differs from its input's: not elementwise")
+    t = len(grid)
+    rows = (np.arange(t)[:, None] + np.arange(grid.shape[1])[None, :] % max(t, 1) + 1) % t
+    cols = np.arange(grid.shape[1])[None, :]
+    if t > 1 and not np.array_equal(run(grid[rows, cols]), y[rows, cols], equal_nan=True):
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): not an elementwise function of its input")
+    return y
 
 
 def _add(block: Block, op, layer=None):
@@ -326,7 +449,7 @@ def sliding_windows(shape, window, strides, padding: str):
 
 def _conv(block: Block, layer, x: SSAValue, r, shape):
     kind = type(layer).__name__
-    dims = 1 if kind == "QConv1D" else 2
+    dims = _spatial_dims(kind)
     _check_conv_like(layer, kind, dims)
     if len(shape) != dims + 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
@@ -394,10 +517,15 @@ def _einsum_letters(layer, rank: int) -> tuple[str, str, str]:
     return inp, out, ker
 
 
+def _spatial_dims(kind: str) -> int:
+    """1, 2 or 3: the spatial dimensions a `…1D` / `…2D` / `…3D` layer works on."""
+    return int(kind[-2])
+
+
 def _pool_windows(layer, shape):
     """(output spatial shape, index (positions, window, channels)) of a pooling layer."""
     kind = type(layer).__name__
-    dims = 1 if kind.endswith("1D") else 2
+    dims = _spatial_dims(kind)
     _check_conv_like(layer, kind, dims)
     if len(shape) != dims + 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
@@ -426,6 +554,28 @@ def _avgpool(block: Block, layer, x: SSAValue, r, shape):
     r = fixed.linear_windows(r, patches, wm.astype(object), np.where(wm != 0, we, 0), None, None)
     y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
     return y, r, (*out_spatial, channels)
+
+
+def _sum(block: Block, layer, x: SSAValue, r, shape):
+    """QSum / QMeanPow2: the sum over `axes` times a power of two, exactly: a convolution whose
+    positions are the kept elements and whose kernel is one column of the scale."""
+    kind = type(layer).__name__
+    axes = sorted({int(a) for a in layer.axes})
+    if 0 in axes or any(not 1 <= a <= len(shape) for a in axes):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): axes={tuple(layer.axes)} must name non-batch axes of {shape}")
+    scale = np.log2(float(layer.scale))
+    if scale != np.rint(scale):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): scale {layer.scale} is not a power of two")
+    red = [a - 1 for a in axes]
+    keep = [d for d in range(len(shape)) if d not in red]
+    patches = np.arange(int(np.prod(shape))).reshape(shape).transpose(keep + red).reshape(-1, int(np.prod([shape[d] for d in red])))
+    wm = np.ones((patches.shape[1], 1), dtype=np.int64)
+    we = np.full(wm.shape, int(scale), dtype=np.int64)
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, None, None)
+    y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
+    out_shape = tuple(1 if d in red else n for d, n in enumerate(shape)) if layer.keepdims else tuple(shape[d] for d in keep)
+    return y, r, out_shape
 
 
 def _batchnorm(block: Block, layer, x: SSAValue, r, shape):

@@ -1,0 +1,144 @@
+"""Small seeded HGQ2 models, each built around layers that map onto linear ops, tables or
+wiring: 3-D convolution and pooling, sums and means, data-movement layers, tables."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _train(model, shape: tuple[int, ...], seed: int, epochs: int = 2, n: int = 512):
+    import keras
+    from hgq.utils import trace_minmax
+
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=(n, *shape)) * 1.5).astype(np.float32)
+    out = model.outputs[0].shape[1:]
+    y = np.tanh(x.reshape(n, -1)[:, : int(np.prod(out))]).reshape(n, *out).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    trace_minmax(model, x, verbose=False)
+    return model
+
+
+def _scopes(overflow: str = "WRAP", round_mode: str = "RND"):
+    from hgq.config import QuantizerConfigScope
+
+    return (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=3, i0=0),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode=overflow, round_mode=round_mode),
+    )
+
+
+def conv3d(seed: int = 0):
+    """QConv3D (same and valid, strides), QMaxPooling3D, QAveragePooling3D, QGlobalMaxPooling3D."""
+    import keras
+    from hgq.layers import QAveragePooling3D, QConv3D, QDense, QGlobalMaxPooling3D, QMaxPooling3D
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 6, 4, 2), name="inp")
+        h = QConv3D(3, 3, padding="same", activation="relu", name="conv_a")(inp)
+        a = QMaxPooling3D(2, name="maxpool")(h)
+        b = QAveragePooling3D((2, 2, 2), name="avgpool")(h)
+        h = keras.layers.Concatenate(name="cat")([a, b])
+        h = QConv3D(2, (2, 2, 1), strides=(1, 1, 2), name="conv_b")(h)
+        h = QGlobalMaxPooling3D(name="gmax")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="conv3d")
+    return _train(model, (6, 6, 4, 2), seed)
+
+
+def pool3d_global_avg(seed: int = 0):
+    """QGlobalAveragePooling3D over a power-of-two volume, after a 1x1x1 QConv3D."""
+    import keras
+    from hgq.layers import QConv3D, QDense, QGlobalAveragePooling3D
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes("SAT", "TRN")
+    with w, r:
+        inp = keras.Input((4, 2, 2, 3), name="inp")
+        h = QConv3D(4, 1, activation="relu", name="conv")(inp)
+        h = QGlobalAveragePooling3D(name="gavg")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="gavg3d")
+    return _train(model, (4, 2, 2, 3), seed)
+
+
+def sums(seed: int = 0):
+    """QSum (one axis, two axes, keepdims, a scale) and QMeanPow2, into a dense head."""
+    import keras
+    from hgq.layers import QConv1D, QDense, QMeanPow2, QSum
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((8, 3), name="inp")
+        h = QConv1D(4, 3, padding="same", activation="relu", name="conv")(inp)
+        a = QSum(axes=-1, name="sum_ch")(h)  # (8,)
+        b = QSum(axes=(1, 2), scale=0.25, keepdims=True, name="sum_all")(h)  # (1, 1)
+        c = QMeanPow2(axes=1, name="mean_t")(h)  # (4,)
+        h = keras.layers.Concatenate(name="cat")([a, keras.layers.Flatten(name="flat_b")(b), c])
+        out = QDense(3, name="out")(h)
+        model = keras.Model(inp, out, name="sums")
+    return _train(model, (8, 3), seed)
+
+
+def rearrange(seed: int = 0):
+    """ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D, Permute, RepeatVector between quantized layers."""
+    import keras
+    from hgq.layers import QConv1D, QConv2D, QDense
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes("SAT", "RND_CONV")
+    with w, r:
+        inp = keras.Input((5, 4, 2), name="inp")
+        h = QConv2D(2, 2, activation="relu", name="conv2d")(inp)  # (4, 3, 2)
+        h = keras.layers.ZeroPadding2D(((1, 0), (0, 2)), name="pad2d")(h)  # (5, 5, 2)
+        h = keras.layers.Cropping2D(((0, 1), (1, 1)), name="crop2d")(h)  # (4, 3, 2)
+        h = keras.layers.UpSampling2D((1, 2), name="up2d")(h)  # (4, 6, 2)
+        h = keras.layers.Permute((2, 1, 3), name="permute")(h)  # (6, 4, 2)
+        h = keras.layers.Reshape((6, 8), name="reshape")(h)
+        h = QConv1D(3, 3, name="conv1d")(h)  # (4, 3)
+        h = keras.layers.ZeroPadding1D(1, name="pad1d")(h)  # (6, 3)
+        h = keras.layers.Cropping1D((2, 0), name="crop1d")(h)  # (4, 3)
+        h = keras.layers.UpSampling1D(2, name="up1d")(h)  # (8, 3)
+        h = keras.layers.Flatten(name="flat")(h)
+        h = QDense(3, name="dense")(h)
+        h = keras.layers.RepeatVector(2, name="repeat")(h)  # (2, 3)
+        h = keras.layers.Flatten(name="flat2")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="rearrange")
+    return _train(model, (5, 4, 2), seed)
+
+
+def tables(seed: int = 0):
+    """QAffinedUnaryFunctionLUT, Keras LeakyReLU / ELU / a clipped ReLU on quantized values,
+    and QEinsumDenseBatchnorm."""
+    import keras
+    from hgq.layers import QAffinedUnaryFunctionLUT, QDense, QEinsumDenseBatchnorm, QUnaryFunctionLUT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((4, 3), name="inp")
+        h = QEinsumDenseBatchnorm("btc,cd->btd", (4, 4), bias_axes="d", activation="relu", name="edbn")(inp)
+        h = keras.layers.Flatten(name="flat")(h)
+        h = QUnaryFunctionLUT("tanh", name="lut")(h)
+        a = keras.layers.LeakyReLU(0.25, name="leaky")(h)
+        b = keras.layers.ELU(name="elu")(h)
+        c = keras.layers.ReLU(max_value=0.5, name="relu6ish")(h)
+        d = QAffinedUnaryFunctionLUT("sigmoid", name="affined")(h)
+        h = keras.layers.Concatenate(name="cat")([a, b, c, d])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="tables")
+    return _train(model, (4, 3), seed)
+
+
+BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables)}

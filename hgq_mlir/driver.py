@@ -229,6 +229,8 @@ class HgqOptMain(xDSLOptMain):
                 raise UserError(f"{shown}: no such input file")
             ext = os.path.splitext(path)[1].lstrip(".")
             kind = self.args.frontend or ext
+            if kind in ("h5", "hdf5"):
+                raise UserError(f"{shown}: an HDF5 (.h5) model: only Keras 3 .keras archives are read (re-save it as .keras)")
             if kind not in self.available_frontends:
                 raise UserError(f"{shown}: unknown input kind '{printable(ext)}' "
                                 f"(.mlir or .keras; -f mlir or -f keras to choose)")

@@ -2,6 +2,10 @@
 
     hgq-verify MODEL.keras -n 10000                # compile (standard pipeline) and check
     hgq-verify MODEL.keras --rtl out/              # check RTL already written by hgq-opt -t verilog
+
+Exit codes: 0 every output bit matches; 1 mismatches found; 2 bad input or usage (one
+line); 130 interrupted; 70 internal error (one line, "please report", a log path).
+-n is 1 .. 10 000 000 vectors; they are simulated in batches of 100 000 (memory bounded).
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hgq_mlir.errors import UserError
+from hgq_mlir.backend.names import printable
+from hgq_mlir.errors import EXIT_MISMATCH, EXIT_OK, UserError, run_tool
+
+MAX_VECTORS = 10_000_000
+BATCH = 100_000  # vectors per simulation run: memory stays bounded whatever -n is
+_BATCH_SEED_STRIDE = 1_000_003  # batch b draws from seed + b * stride (batch 0: the seed itself)
 
 
 def compile_model(model_path: str, out_dir: str | Path, passes: str = "hgq-standard") -> dict:
@@ -23,14 +32,16 @@ def compile_model(model_path: str, out_dir: str | Path, passes: str = "hgq-stand
     from xdsl.passes import PassPipeline
 
     from hgq_mlir.backend.rtl import write_rtl
-    from hgq_mlir.frontend.keras import import_model, load_keras
+    from hgq_mlir.driver import _check_pass_options
+    from hgq_mlir.frontend.keras import import_model
     from hgq_mlir.passes import get_all_passes
 
-    module = import_model(load_keras(model_path))
     try:
         pipeline = PassPipeline.parse_spec(get_all_passes(), passes)
     except ValueError as e:
-        raise UserError(f"bad pass pipeline '{passes}': {e}") from None
+        raise UserError(f"bad pass pipeline '{printable(passes)}': {e}") from None
+    _check_pass_options(pipeline.passes)
+    module = import_model(_load_model(model_path))
     pipeline.apply(Context(), module)
     return write_rtl(module, out_dir)
 
@@ -40,12 +51,14 @@ def grid_inputs(interface: dict, n_features: int, n: int, seed: int = 0, port: s
 
     Elements absent from the ports (pruned) get random off-grid values: they must not matter.
     `port` picks one input port (default: every port, for single-input models)."""
+    from hgq_mlir.fixed import format_bounds
+
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, n_features)) * 4.0
     for p in _ports(interface["inputs"], port):
         for e in p["elements"]:
-            w = e["width"]
-            lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if e["signed"] else (0, (1 << w) - 1)
+            w, k = e["width"], int(e["signed"])
+            lo, hi = format_bounds(k, w - k, 0)
             x[:, e["index"]] = rng.integers(lo, hi + 1, size=n) * 2.0 ** (-e["frac"])
     return x.astype(np.float32)
 
@@ -135,6 +148,22 @@ def compare(interface: dict, expected: np.ndarray, got: dict, port: str | None =
     return int(bad.sum())
 
 
+def check_model_fits(model, interface: dict, where: str) -> None:
+    """A one-line UserError when the RTL's ports do not belong to this model."""
+    ins, outs = port_names(model)
+    sizes = {name: int(np.prod(t.shape[1:])) for name, t in zip(ins, model.inputs, strict=True)}
+    sizes.update({name: int(np.prod(t.shape[1:])) for name, t in zip(outs, model.outputs, strict=True)})
+    what = f"model '{printable(model.name)}' does not match the RTL in {printable(where)}"
+    for side, names in (("inputs", ins), ("outputs", outs)):
+        for p in interface[side]:
+            if p["port"] not in names:
+                raise UserError(f"{what}: port '{p['port']}' is not among the model's {side} ({', '.join(names)})")
+            for e in p["elements"]:
+                if e["index"] >= sizes[p["port"]]:
+                    raise UserError(f"{what}: port '{p['port']}' element {e['index']} is beyond the model's "
+                                    f"{sizes[p['port']]} values")
+
+
 def reference_vectors(model, interface: dict, n: int, seed: int):
     """Grid inputs per model input, the RTL's input words, and Keras's outputs per output."""
     from hgq_mlir.frontend.keras import import_model
@@ -150,64 +179,117 @@ def reference_vectors(model, interface: dict, n: int, seed: int):
     return mantissas, dict(zip(outs, keras_predict(model, xs), strict=True))
 
 
-def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto", seed: int = 0):
-    """(mismatches, compared elements, simulator used)."""
-    from hgq_mlir.backend.simulate import pick_simulator, simulate
+def check_n(n: int) -> None:
+    if not 1 <= n <= MAX_VECTORS:
+        raise UserError(f"-n {n}: the number of vectors must be 1 .. {MAX_VECTORS:,}".replace(",", " "))
+
+
+def _batches(n: int, seed: int):
+    """(vectors, seed) per batch: at most BATCH vectors each."""
+    for b, start in enumerate(range(0, n, BATCH)):
+        yield min(BATCH, n - start), seed + b * _BATCH_SEED_STRIDE
+
+
+def _load_model(model_path: str):
+    from hgq_mlir.driver import check_keras_file
     from hgq_mlir.frontend.keras import load_keras
 
+    check_keras_file(str(model_path))
+    return load_keras(model_path)
+
+
+def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto", seed: int = 0):
+    """(mismatches, compared elements, simulator used); n vectors, simulated in batches."""
+    from hgq_mlir.backend.simulate import pick_simulator, simulate
+
+    check_n(n)
     rtl_dir = Path(rtl_dir)
     interface = _manifest(rtl_dir)
     verilog = rtl_dir / f"{interface['top']}.v"
-    report = json.loads((rtl_dir / "report.json").read_text()) if (rtl_dir / "report.json").exists() else {}
-    model = load_keras(model_path)
-    mantissas, expected = reference_vectors(model, interface, n, seed)
+    if not verilog.is_file():
+        raise UserError(f"{printable(str(verilog))}: no such file (the manifest names top '{interface['top']}')")
+    report = _report(rtl_dir)
+    model = _load_model(model_path)
+    check_model_fits(model, interface, str(rtl_dir))
     sim = pick_simulator(simulator, report.get("adders", 0))
-    got = simulate(verilog, interface, mantissas, sim)
-    mismatches = sum(compare(interface, y, got, port) for port, y in expected.items())
-    return mismatches, sum(y.size for y in expected.values()), sim
+    mismatches = total = 0
+    for size, batch_seed in _batches(n, seed):
+        mantissas, expected = reference_vectors(model, interface, size, batch_seed)
+        got = simulate(verilog, interface, mantissas, sim)
+        mismatches += sum(compare(interface, y, got, port) for port, y in expected.items())
+        total += sum(y.size for y in expected.values())
+    return mismatches, total, sim
+
+
+def _report(rtl_dir: Path) -> dict:
+    path = rtl_dir / "report.json"
+    if not path.exists():
+        return {}
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{printable(str(path))}: not a readable JSON report ({type(e).__name__})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("adders", 0), int):
+        raise UserError(f"{printable(str(path))}: not a report written by hgq-opt")
+    return report
 
 
 def _manifest(rtl_dir: Path) -> dict:
+    from hgq_mlir.backend.manifest import load_manifest
+
+    if not rtl_dir.is_dir():
+        raise UserError(f"{printable(str(rtl_dir))}: no such folder (--rtl takes the folder hgq-opt -t verilog wrote)")
     manifests = [p for p in rtl_dir.glob("*.json") if p.name != "report.json"]
     if len(manifests) != 1:
-        raise UserError(f"{rtl_dir}: expected one <top>.json manifest, found {len(manifests)}")
-    return json.loads(manifests[0].read_text())
+        raise UserError(f"{printable(str(rtl_dir))}: expected one <top>.json manifest, found {len(manifests)}")
+    return load_manifest(manifests[0])
 
 
 def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0) -> Path:
     """Store n input vectors and the model's outputs next to the RTL, with a self-checking
     testbench `tb_<top>.v` (run it in any simulator: it prints PASS or FAIL)."""
+    from hgq_mlir.backend.output import write_folder
     from hgq_mlir.backend.simulate import pack, self_checking_testbench
-    from hgq_mlir.frontend.keras import load_keras
 
+    check_n(n)
     rtl_dir = Path(rtl_dir)
     interface = _manifest(rtl_dir)
-    model = load_keras(model_path)
-    mantissas, expected = reference_vectors(model, interface, n, seed)
+    model = _load_model(model_path)
+    check_model_fits(model, interface, str(rtl_dir))
     stem = f"tb_{interface['top']}"
-    for k, words in enumerate(pack(interface["inputs"], mantissas)):
-        digits = (interface["inputs"][k]["width"] + 3) // 4
-        (rtl_dir / f"{stem}_in{k}.hex").write_text("".join(f"{w:0{digits}x}\n" for w in words))
-    outs = {}
-    for port in interface["outputs"]:
-        y = expected[port["port"]]
-        m = np.zeros(y.shape, dtype=object)
-        for e in port["elements"]:
-            m[:, e["index"]] = [int(v) for v in np.round(y[:, e["index"]].astype(np.float64) * 2.0 ** e["frac"])]
-        outs[port["port"]] = m
-    for k, words in enumerate(pack(interface["outputs"], outs)):
-        digits = (interface["outputs"][k]["width"] + 3) // 4
-        (rtl_dir / f"{stem}_out{k}.hex").write_text("".join(f"{w:0{digits}x}\n" for w in words))
-    tb = rtl_dir / f"{stem}.v"
-    tb.write_text(self_checking_testbench(interface, n, stem))
-    return tb
+    ins = [[] for _ in interface["inputs"]]
+    outs_text = [[] for _ in interface["outputs"]]
+    for size, batch_seed in _batches(n, seed):
+        mantissas, expected = reference_vectors(model, interface, size, batch_seed)
+        for k, words in enumerate(pack(interface["inputs"], mantissas)):
+            digits = (interface["inputs"][k]["width"] + 3) // 4
+            ins[k].append("".join(f"{w:0{digits}x}\n" for w in words))
+        outs = {}
+        for port in interface["outputs"]:
+            y = expected[port["port"]]
+            m = np.zeros(y.shape, dtype=object)
+            for e in port["elements"]:
+                m[:, e["index"]] = [int(v) for v in np.round(y[:, e["index"]].astype(np.float64) * 2.0 ** e["frac"])]
+            outs[port["port"]] = m
+        for k, words in enumerate(pack(interface["outputs"], outs)):
+            digits = (interface["outputs"][k]["width"] + 3) // 4
+            outs_text[k].append("".join(f"{w:0{digits}x}\n" for w in words))
+    files = {f"{stem}_in{k}.hex": "".join(parts) for k, parts in enumerate(ins)}
+    files.update({f"{stem}_out{k}.hex": "".join(parts) for k, parts in enumerate(outs_text)})
+    files[f"{stem}.v"] = self_checking_testbench(interface, n, stem)
+    write_folder(rtl_dir, files, replace_build=False)
+    return rtl_dir / f"{stem}.v"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="hgq-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+class _UsageParser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UserError(f"{message} (see --help)")
+
+
+def _run(argv: list[str] | None) -> int:
+    ap = _UsageParser(prog="hgq-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="the HGQ2 .keras model")
-    ap.add_argument("-n", type=int, default=1000, help="random input vectors (default 1000)")
-
+    ap.add_argument("-n", type=int, default=1000, help=f"random input vectors, 1 .. {MAX_VECTORS} (default 1000)")
     ap.add_argument("--rtl", help="folder written by `hgq-opt -t verilog -o` (default: compile now)")
     ap.add_argument("-p", "--passes", default="hgq-standard", help="pipeline when compiling (default hgq-standard)")
     ap.add_argument("--sim", default="auto", choices=("auto", "iverilog", "verilator"))
@@ -216,26 +298,28 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --rtl: also store the vectors and a self-checking tb_<top>.v in that folder")
     args = ap.parse_args(argv)
     if args.write_testbench and not args.rtl:
-        print("hgq-verify: --write-testbench needs --rtl DIR", file=sys.stderr)
-        return 2
+        raise UserError("--write-testbench needs --rtl DIR")
+    check_n(args.n)
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: must be >= 0")
     try:
         if args.write_testbench:
             tb = write_testbench(args.model, args.rtl, args.n, args.seed)
-            print(f"wrote {tb} and its vectors ({args.n})")
+            print(f"wrote {printable(str(tb))} and its vectors ({args.n})")
         if args.rtl:
             mismatches, total, sim = verify(args.model, args.rtl, args.n, args.sim, args.seed)
         else:
             with tempfile.TemporaryDirectory(prefix="hgq-verify-") as tmp:
                 compile_model(args.model, tmp, args.passes)
                 mismatches, total, sim = verify(args.model, tmp, args.n, args.sim, args.seed)
-    except UserError as e:
-        print(f"hgq-verify: {e}", file=sys.stderr)
-        return 2
-    except RuntimeError as e:
-        print(f"hgq-verify: {e}", file=sys.stderr)
-        return 2
+    except RuntimeError as e:  # a simulator that fails on the RTL, inputs off the manifest's grid
+        raise UserError(str(e)) from None
     print(f"mismatches={mismatches} of {total} ({args.n} vectors, {sim})")
-    return 0 if mismatches == 0 else 1
+    return EXIT_OK if mismatches == 0 else EXIT_MISMATCH
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_tool("hgq-verify", lambda: _run(argv), argv if argv is not None else sys.argv[1:])
 
 
 if __name__ == "__main__":

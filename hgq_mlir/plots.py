@@ -224,12 +224,12 @@ def plot_pareto(rows: list[dict], metric: str, path: Path, higher_is_better: boo
     fig = _figure(6.5, 4.5)
     ax = fig.add_subplot()
     cutoffs = sorted({r["cutoff"] for r in rows})
-    for c in cutoffs:
+    for c, marker in zip(cutoffs, "o^sDvP*X" * len(cutoffs)):
         pts = [r for r in rows if r["cutoff"] == c]
         xs = [float(r["luts"]) for r in pts]
         ys = [float(r[metric]) for r in pts]
         label = "combinational" if c < 0 else f"latency-cutoff {c}"
-        dots = ax.scatter(xs, ys, s=22, alpha=0.6, label=label)
+        dots = ax.scatter(xs, ys, s=26, alpha=0.6, marker=marker, label=label)
         front = pareto_front(xs, ys, higher_is_better)
         ax.plot([xs[i] for i in front], [ys[i] for i in front], drawstyle="steps-post" if higher_is_better else "default",
                 color=dots.get_facecolor()[0], lw=1.6, alpha=0.9)

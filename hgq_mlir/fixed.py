@@ -355,6 +355,9 @@ def quantized(x: Ranges | None, k, i, f, round_mode: str, overflow: str) -> Rang
 
 def quantizer_is_identity(x: Ranges, k, i, f, overflow: str):
     """Per element: the quantizer changes nothing (its input is on the grid already, and in range)."""
+    if _scalar(k, i, f):
+        one = Ranges(np.array([x.frac]), _obj([x.lo]), _obj([x.hi]))
+        return bool(quantizer_is_identity(one, [k], [i], [f], overflow)[0])
     k, i, f = (np.asarray(a, dtype=np.int64) for a in (k, i, f))
     live = k + i + f > 0
     i = np.maximum(i, -f)

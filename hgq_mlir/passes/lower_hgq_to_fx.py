@@ -5,6 +5,8 @@ narrowest type that holds it: nothing is ever truncated by accident.  Constant
 weights never become values: each dense layer is a constant matrix, handed to a
 CMVM solver (see `hgq_mlir.cmvm`) whose adder graph is materialized as fx ops.
 The model's first quantizer (on the float input) becomes the RTL's input format.
+
+Each hgq op kind has one lowering rule, `@lowering(Op)`, found by op class (`LOWERINGS`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
 from hgq_mlir.dialects.arrays import attr_array
 from hgq_mlir.errors import UserError
-from hgq_mlir.fixed import round_shift
+from hgq_mlir import fixed
+from hgq_mlir.fixed import Ranges
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,27 @@ class Elem:
     @property
     def frac(self) -> int:
         return self.value.type.frac
+
+    @property
+    def ranges(self) -> Ranges:
+        return Ranges(self.frac, self.lo, self.hi)
+
+
+Tensor = list  # list[Elem | None]: one scalar per element (None: the constant 0)
+Lowering = Callable[["_Lowering", Operation, dict], None]
+LOWERINGS: dict[type[Operation], Lowering] = {}
+
+
+def lowering(*op_types: type[Operation]):
+    """Register the lowering rule of `op_types`: rule(lowering, op, env) emits fx ops and sets
+    env[result] (a Tensor, or a tagged tuple for model inputs and constants)."""
+
+    def register(rule: Lowering) -> Lowering:
+        for t in op_types:
+            LOWERINGS[t] = rule
+        return rule
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -102,13 +126,18 @@ class _Lowering:
         t = fx.fixed_for_range(mantissa, mantissa, -exponent)
         return Elem(self.emit(fx.ConstOp(mantissa, t), tag=False), mantissa, mantissa)
 
+    def typed(self, op_type, operands: list[SSAValue], r: Ranges, *args) -> Elem:
+        """Emit `op_type(*operands, *args, type)` with the narrowest type holding the exact range r."""
+        t = fx.fixed_for_range(r.lo, r.hi, r.frac)
+        return Elem(self.emit(op_type(*operands, *args, t)), r.lo, r.hi)
+
     def add(self, a: Elem, b: Elem, subtract: bool = False) -> Elem:
-        f = max(a.frac, b.frac)
-        alo, ahi = a.lo << (f - a.frac), a.hi << (f - a.frac)
-        blo, bhi = b.lo << (f - b.frac), b.hi << (f - b.frac)
-        lo, hi = (alo - bhi, ahi - blo) if subtract else (alo + blo, ahi + bhi)
-        op = fx.SubOp if subtract else fx.AddOp
-        return Elem(self.emit(op(a.value, b.value, fx.fixed_for_range(lo, hi, f))), lo, hi)
+        if subtract:
+            return self.typed(fx.SubOp, [a.value, b.value], fixed.sub(a.ranges, b.ranges))
+        return self.typed(fx.AddOp, [a.value, b.value], fixed.add(a.ranges, b.ranges))
+
+    def neg(self, e: Elem) -> Elem:
+        return self.typed(fx.NegOp, [e.value], fixed.neg(e.ranges))
 
     # -- the model ------------------------------------------------------------
     def lower(self, model: func.FuncOp) -> func.FuncOp:
@@ -116,54 +145,10 @@ class _Lowering:
         for op in model.body.ops:
             layer = op.attributes.get("layer")
             self.layer = layer.data if isinstance(layer, StringAttr) else None
-            if isinstance(op, hgq.InputOp):
-                env[op.result] = ("input", op.port.data)
-            elif isinstance(op, hgq.ConstOp):
-                env[op.result] = ("const", *op.values())
-            elif isinstance(op, hgq.QuantizeOp):
-                src = env[op.input]
-                k, i, f = op.kif()
-                if isinstance(src, tuple) and src[0] == "input":
-                    env[op.result] = self.lower_input(src[1], k, i, f, op.overflow.data)
-                elif isinstance(src, list) or src[0] == "const":
-                    args = zip(self.elems(src), k, i, f, strict=True)
-                    env[op.result] = [self.quantize(e, *kif, op.round.data, op.overflow.data) for e, *kif in args]
-            elif isinstance(op, hgq.DenseOp):
-                x = env[op.input]
-                if isinstance(x, tuple) and x[0] == "input":
-                    raise UserError(f"layer '{self.layer}': dense input must be quantized first (no input quantizer?)")
-                x = self.elems(x)  # a constant input (canonicalization folded its quantizer) too
-                w = env[op.weights]
-                b = env[op.bias] if op.bias is not None else None
-                env[op.result] = self.dense(x, w[1], w[2], b[1:] if b else None)
-            elif isinstance(op, hgq.ConvOp):
-                w = env[op.weights]
-                b = env[op.bias] if op.bias is not None else None
-                env[op.result] = self.conv(self.elems(env[op.input]), attr_array(op.patches), w[1], w[2], b[1:] if b else None)
-            elif isinstance(op, hgq.MaxPoolOp):
-                x = self.elems(env[op.input])
-                env[op.result] = [self.maximum([x[i] for i in row if i >= 0]) for row in attr_array(op.windows)]
-            elif isinstance(op, hgq.ReluOp):
-                env[op.result] = [self.relu(e) for e in self.elems(env[op.input])]
-            elif isinstance(op, hgq.ConcatOp):
-                env[op.result] = [e for v in op.inputs for e in self.elems(env[v])]
-            elif isinstance(op, hgq.GatherOp):
-                x = self.elems(env[op.input])
-                env[op.result] = [x[i] for i in attr_array(op.index).tolist()]
-            elif isinstance(op, hgq.LutOp):
-                x = self.elems(env[op.input])
-                env[op.result] = [self.lut(e, *row) for e, *row in zip(x, *op.arrays(), strict=True)]
-            elif isinstance(op, hgq.ELEMENTWISE):
-                pairs = zip(self.elems(env[op.lhs]), self.elems(env[op.rhs]), strict=True)
-                env[op.result] = [self.elementwise(type(op), a, b) for a, b in pairs]
-            elif isinstance(op, hgq.OutputOp):
-                for index, e in enumerate(self.elems(env[op.input])):
-                    if e is not None:
-                        self.emit(fx.OutputOp(op.port.data, index, e.value), tag=False)
-            elif isinstance(op, func.ReturnOp):
-                pass
-            else:
+            rule = LOWERINGS.get(type(op))
+            if rule is None:
                 raise UserError(f"{op.name}: no lowering to fx")
+            rule(self, op, env)
         self.block.add_op(func.ReturnOp())
         new = func.FuncOp(model.sym_name.data, ((), ()), Region(self.block))
         for key, attr in model.attributes.items():
@@ -194,7 +179,7 @@ class _Lowering:
                 out.append(None)
                 continue
             t = fx.FixedType(kk, max(ii, -ff), ff)
-            lo, hi = _format_range(t, overflow)
+            lo, hi = t.mantissa_range(overflow)
             out.append(Elem(self.emit(fx.InputOp(port, index, t), tag=False), lo, hi))
         self._inputs[port] = (key, out)
         return out
@@ -220,50 +205,28 @@ class _Lowering:
         k, i, f = int(k), int(i), int(f)
         if e is None or k + i + f <= 0:
             return None
-        t = fx.FixedType(int(k), int(max(i, -f)), int(f))
-        tlo, thi = _format_range(t, overflow)
-        if e.frac <= f:
-            lo, hi = e.lo << (f - e.frac), e.hi << (f - e.frac)
-        else:
-            d = np.array([e.frac - f], dtype=np.int64)
-            lo, hi = (int(round_shift(np.array([v], dtype=object), d, rnd)[0]) for v in (e.lo, e.hi))
-        if tlo <= lo and hi <= thi:
-            if e.frac <= f:
-                return e  # already on the grid and in range: nothing to do
-        elif overflow == "WRAP":
-            lo, hi = tlo, thi
-        else:
-            lo, hi = min(max(lo, tlo), thi), min(max(hi, tlo), thi)
-        if lo == hi == 0:
+        if fixed.quantizer_is_identity(e.ranges, k, i, f, overflow):
+            return e  # already on the grid and in range: nothing to do
+        r = fixed.quantized(e.ranges, k, i, f, rnd, overflow)
+        if r.lo == r.hi == 0:
             return None
-        return Elem(self.emit(fx.QuantizeOp(e.value, rnd, overflow, t)), lo, hi)
+        t = fx.FixedType(k, max(i, -f), f)
+        return Elem(self.emit(fx.QuantizeOp(e.value, rnd, overflow, t)), r.lo, r.hi)
 
     def relu(self, e: Elem | None) -> Elem | None:
         if e is None or e.hi <= 0:
             return None
         if e.lo >= 0:
             return e
-        return Elem(self.emit(fx.ReluOp(e.value, fx.fixed_for_range(0, e.hi, e.frac))), 0, e.hi)
+        return self.typed(fx.ReluOp, [e.value], fixed.relu(e.ranges))
 
-    def elementwise(self, kind, a: Elem | None, b: Elem | None) -> Elem | None:
-        if kind is hgq.AddOp:
-            return b if a is None else a if b is None else self.add(a, b)
-        if kind is hgq.SubOp:
-            if b is None:
-                return a
-            if a is None:
-                return Elem(self.emit(fx.NegOp(b.value, fx.fixed_for_range(-b.hi, -b.lo, b.frac))), -b.hi, -b.lo)
-            return self.add(a, b, subtract=True)
-        if kind is hgq.MaxOp:
-            return self.maximum([a, b])
+    def minimum(self, a: Elem | None, b: Elem | None) -> Elem | None:
         a = a if a is not None else self.const(0, 0)  # min: a zero side is a real 0
         b = b if b is not None else self.const(0, 0)
-        f = max(a.frac, b.frac)
-        lo = min(a.lo << (f - a.frac), b.lo << (f - b.frac))
-        hi = min(a.hi << (f - a.frac), b.hi << (f - b.frac))
-        if lo == hi == 0:
+        r = fixed.minimum(a.ranges, b.ranges)
+        if r.lo == r.hi == 0:
             return None
-        return Elem(self.emit(fx.MinOp(a.value, b.value, fx.fixed_for_range(lo, hi, f))), lo, hi)
+        return self.typed(fx.MinOp, [a.value, b.value], r)
 
     def maximum(self, xs: list[Elem | None]) -> Elem | None:
         """max over a window, as a balanced tree of fx.max (a zero element is the constant 0)."""
@@ -272,12 +235,8 @@ class _Lowering:
             items.append(self.const(0, 0) if any(e.lo < 0 for e in items) or not items else None)
             items = [e for e in items if e is not None]
         while len(items) > 1:
-            nxt = []
-            for a, b in zip(items[::2], items[1::2]):
-                f = max(a.frac, b.frac)
-                lo = max(a.lo << (f - a.frac), b.lo << (f - b.frac))
-                hi = max(a.hi << (f - a.frac), b.hi << (f - b.frac))
-                nxt.append(Elem(self.emit(fx.MaxOp(a.value, b.value, fx.fixed_for_range(lo, hi, f))), lo, hi))
+            nxt = [self.typed(fx.MaxOp, [a.value, b.value], fixed.maximum(a.ranges, b.ranges))
+                   for a, b in zip(items[::2], items[1::2])]
             if len(items) % 2:
                 nxt.append(items[-1])
             items = nxt
@@ -327,7 +286,7 @@ class _Lowering:
             if b is not None:
                 ys.append(self.add(b, v, subtract=True) if t.negative else self.add(v, b))
             elif t.negative:
-                ys.append(Elem(self.emit(fx.NegOp(v.value, fx.fixed_for_range(-v.hi, -v.lo, v.frac))), -v.hi, -v.lo))
+                ys.append(self.neg(v))
             else:
                 ys.append(v)
         return ys
@@ -353,8 +312,112 @@ class _Lowering:
         return nodes
 
 
-def _format_range(t: fx.FixedType, overflow: str) -> tuple[int, int]:
-    lo, hi = t.mantissa_range()
-    if overflow == "SAT_SYM" and t.signed:
-        lo = -hi
-    return lo, hi
+
+# -- one lowering rule per hgq op ------------------------------------------------------------
+
+@lowering(hgq.InputOp)
+def lower_input(lw: _Lowering, op: hgq.InputOp, env: dict) -> None:
+    env[op.result] = ("input", op.port.data)
+
+
+@lowering(hgq.ConstOp)
+def lower_const(lw: _Lowering, op: hgq.ConstOp, env: dict) -> None:
+    env[op.result] = ("const", *op.values())
+
+
+@lowering(hgq.QuantizeOp)
+def lower_quantize(lw: _Lowering, op: hgq.QuantizeOp, env: dict) -> None:
+    """On a model input: the RTL port's format; elsewhere one fx.quantize per element."""
+    src = env[op.input]
+    k, i, f = op.kif()
+    if isinstance(src, tuple) and src[0] == "input":
+        env[op.result] = lw.lower_input(src[1], k, i, f, op.overflow.data)
+    elif isinstance(src, list) or src[0] == "const":
+        args = zip(lw.elems(src), k, i, f, strict=True)
+        env[op.result] = [lw.quantize(e, *kif, op.round.data, op.overflow.data) for e, *kif in args]
+
+
+def _weights(env: dict, op) -> tuple:
+    """(mantissas, exponents) of the weights and of the bias (None without one)."""
+    w = env[op.weights]
+    b = env[op.bias] if op.bias is not None else None
+    return w[1], w[2], b[1:] if b else None
+
+
+@lowering(hgq.DenseOp)
+def lower_dense(lw: _Lowering, op: hgq.DenseOp, env: dict) -> None:
+    x = env[op.input]
+    if isinstance(x, tuple) and x[0] == "input":
+        raise UserError(f"layer '{lw.layer}': dense input must be quantized first (no input quantizer?)")
+    # a constant input (canonicalization folded its quantizer) too
+    env[op.result] = lw.dense(lw.elems(x), *_weights(env, op))
+
+
+@lowering(hgq.ConvOp)
+def lower_conv(lw: _Lowering, op: hgq.ConvOp, env: dict) -> None:
+    env[op.result] = lw.conv(lw.elems(env[op.input]), attr_array(op.patches), *_weights(env, op))
+
+
+@lowering(hgq.MaxPoolOp)
+def lower_maxpool(lw: _Lowering, op: hgq.MaxPoolOp, env: dict) -> None:
+    x = lw.elems(env[op.input])
+    env[op.result] = [lw.maximum([x[i] for i in row if i >= 0]) for row in attr_array(op.windows)]
+
+
+@lowering(hgq.ReluOp)
+def lower_relu(lw: _Lowering, op: hgq.ReluOp, env: dict) -> None:
+    env[op.result] = [lw.relu(e) for e in lw.elems(env[op.input])]
+
+
+@lowering(hgq.ConcatOp)
+def lower_concat(lw: _Lowering, op: hgq.ConcatOp, env: dict) -> None:
+    env[op.result] = [e for v in op.inputs for e in lw.elems(env[v])]
+
+
+@lowering(hgq.GatherOp)
+def lower_gather(lw: _Lowering, op: hgq.GatherOp, env: dict) -> None:
+    x = lw.elems(env[op.input])
+    env[op.result] = [x[i] for i in attr_array(op.index).tolist()]
+
+
+@lowering(hgq.LutOp)
+def lower_lut(lw: _Lowering, op: hgq.LutOp, env: dict) -> None:
+    x = lw.elems(env[op.input])
+    env[op.result] = [lw.lut(e, *row) for e, *row in zip(x, *op.arrays(), strict=True)]
+
+
+def _pairs(lw: _Lowering, op, env: dict):
+    return zip(lw.elems(env[op.lhs]), lw.elems(env[op.rhs]), strict=True)
+
+
+@lowering(hgq.AddOp)
+def lower_add(lw: _Lowering, op: hgq.AddOp, env: dict) -> None:
+    env[op.result] = [b if a is None else a if b is None else lw.add(a, b) for a, b in _pairs(lw, op, env)]
+
+
+@lowering(hgq.SubOp)
+def lower_sub(lw: _Lowering, op: hgq.SubOp, env: dict) -> None:
+    env[op.result] = [a if b is None else lw.neg(b) if a is None else lw.add(a, b, subtract=True)
+                      for a, b in _pairs(lw, op, env)]
+
+
+@lowering(hgq.MaxOp)
+def lower_max(lw: _Lowering, op: hgq.MaxOp, env: dict) -> None:
+    env[op.result] = [lw.maximum([a, b]) for a, b in _pairs(lw, op, env)]
+
+
+@lowering(hgq.MinOp)
+def lower_min(lw: _Lowering, op: hgq.MinOp, env: dict) -> None:
+    env[op.result] = [lw.minimum(a, b) for a, b in _pairs(lw, op, env)]
+
+
+@lowering(hgq.OutputOp)
+def lower_output(lw: _Lowering, op: hgq.OutputOp, env: dict) -> None:
+    for index, e in enumerate(lw.elems(env[op.input])):
+        if e is not None:
+            lw.emit(fx.OutputOp(op.port.data, index, e.value), tag=False)
+
+
+@lowering(func.ReturnOp)
+def lower_return(lw: _Lowering, op: func.ReturnOp, env: dict) -> None:
+    pass

@@ -141,4 +141,22 @@ def tables(seed: int = 0):
     return _train(model, (4, 3), seed)
 
 
-BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables)}
+def dense_table(seed: int = 0):
+    """QDenseT (a learned table per input-output edge, summed) after a dense layer, and one
+    with batch-norm and a ReLU on a 2-D input (a table layer per position)."""
+    import keras
+    from hgq.layers import QDense, QDenseT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((3, 4), name="inp")
+        h = QDense(4, activation="relu", name="dense")(inp)
+        h = QDenseT(3, n_hl=1, d_hl=4, batch_norm=True, activation="relu", name="table_a")(h)  # (3, 3)
+        h = keras.layers.Flatten(name="flat")(h)
+        out = QDenseT(2, n_hl=0, name="out")(h)
+        model = keras.Model(inp, out, name="dense_table")
+    return _train(model, (3, 4), seed)
+
+
+BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table)}

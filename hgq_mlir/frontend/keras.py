@@ -223,8 +223,6 @@ def _activation_layer(block: Block, layer, ins: list[tuple]) -> tuple:
 
 @quantized_layer("QDense", "QBatchNormDense")
 def _dense_layer(block: Block, layer, x: SSAValue, r, shape):
-    if len(shape) != 1:
-        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): input shape {shape} is not flat (add a Flatten)")
     return _dense(block, layer, x, r, shape)
 
 
@@ -248,6 +246,11 @@ def _pool_layer(block: Block, layer, x: SSAValue, r, shape):
     if "Average" in type(layer).__name__:
         return _avgpool(block, layer, x, r, shape)
     return _maxpool(block, layer, x, r, shape)
+
+
+@layer_kind("QDenseT")
+def _dense_table_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    return _dense_table(block, layer, *_one_input(layer, ins))
 
 
 @quantized_layer("QSum", "QMeanPow2")
@@ -299,11 +302,12 @@ def _concatenate(block: Block, layer, ins: list[tuple]) -> tuple:
     return y, r, tuple(int(d) for d in index.shape)
 
 
-def _table(block: Block, layer, x: SSAValue, r, shape):
+def _table(block: Block, layer, x: SSAValue, r, shape, fn: Callable | None = None):
     """A unary elementwise layer over a quantized input as one lookup table per element.
 
     The entries are the layer's own outputs (TensorFlow's float32 function, then its
-    output quantizer) on every value the input can take, so the table is exact."""
+    output quantizer; or `fn`, batch of `shape` -> outputs) on every value the input can
+    take, so the table is exact."""
     kind = type(layer).__name__
     if r is None:
         raise FrontendError(f"layer '{layer.name}' ({kind}): a lookup table needs a quantized input")
@@ -314,7 +318,7 @@ def _table(block: Block, layer, x: SSAValue, r, shape):
     in_lo = np.array([int(v) for v in r.lo], dtype=np.int64)
     steps = np.minimum(np.arange(counts.max())[:, None], counts[None, :] - 1)  # short rows repeat their end
     grid = (in_lo[None, :] + steps) * 2.0 ** -r.frac.astype(np.float64)[None, :]
-    y = _elementwise_outputs(layer, grid, shape)
+    y = _elementwise_outputs(layer, grid, shape, fn)
     m, e = decompose(y.T)  # (elements, entries)
     out_frac = np.where(m != 0, -e, np.iinfo(np.int64).min).max(axis=1, initial=0)
     table = [[int(v) << int(s) for v, s in zip(row_m, row_e + f, strict=True)] for row_m, row_e, f in zip(m, e, out_frac, strict=True)]
@@ -326,12 +330,14 @@ def _table(block: Block, layer, x: SSAValue, r, shape):
     return _add(block, hgq.LutOp(x, in_lo, in_frac, out_frac, table, _type(r)), layer).result, r
 
 
-def _elementwise_outputs(layer, grid: np.ndarray, shape) -> np.ndarray:
+def _elementwise_outputs(layer, grid: np.ndarray, shape, fn: Callable | None = None) -> np.ndarray:
     """The layer's outputs on `grid` (entries, elements), checked to be a function of each
     element alone: on the grid with every element's column rotated differently, each output
     must rotate with it (softmax, for one, does not)."""
+    fn = fn or (lambda g: layer(g, training=False))
+
     def run(g: np.ndarray) -> np.ndarray:
-        out = _numpy(layer(g.reshape(-1, *shape).astype(np.float32), training=False)).astype(np.float64)
+        out = _numpy(fn(g.reshape(-1, *shape).astype(np.float32))).astype(np.float64)
         return out.reshape(len(g), -1)
 
     y = run(grid)
@@ -400,10 +406,15 @@ def _dense(block: Block, layer, x: SSAValue, r, shape):
         w, wm, we, b, bm, be = _weights(block, layer, _numpy(kernel), bias)
     else:
         w, wm, we, b, bm, be = _weights(block, layer, _numpy(layer.qkernel))
-    r = fixed.linear(r, wm.astype(object), we, _obj(bm), be)
-    y = _add(block, hgq.DenseOp(x, w, b, _type(r)), layer).result
+    if len(shape) == 1:
+        r = fixed.linear(r, wm.astype(object), we, _obj(bm), be)
+        y = _add(block, hgq.DenseOp(x, w, b, _type(r)), layer).result
+    else:  # on the last axis at every position: one shared kernel, as a convolution
+        patches = np.arange(int(np.prod(shape))).reshape(-1, shape[-1])
+        r = fixed.linear_windows(r, patches, wm.astype(object), we, _obj(bm), be)
+        y = _add(block, hgq.ConvOp(x, w, b, patches, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
-    return y, r, (int(layer.units),)
+    return y, r, (*shape[:-1], int(layer.units))
 
 
 def _obj(a):
@@ -554,6 +565,47 @@ def _avgpool(block: Block, layer, x: SSAValue, r, shape):
     r = fixed.linear_windows(r, patches, wm.astype(object), np.where(wm != 0, we, 0), None, None)
     y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
     return y, r, (*out_spatial, channels)
+
+
+def _dense_table(block: Block, layer, x: SSAValue, r, shape):
+    """QDenseT: every (input i, output o) edge is a learned function of x_i quantized by its own
+    quantizer: a lookup table per edge, then the sum over i of the tables' quantized outputs."""
+    n_in, n_out = shape[-1], int(layer.n_out)
+    edges = (*shape, n_out)  # (..., n_in, n_out), as the layer broadcasts its input
+    index = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(*shape, 1), edges).reshape(-1)
+    if r is not None:
+        r = fixed.gather(r, index)
+    x = _add(block, hgq.GatherOp(x, index, _type(r) if r is not None else _float_type(index.size)), layer).result
+    if layer.enable_iq:
+        x, r = _quantize(block, layer, layer.iq, x, r, edges)
+    elif r is None:
+        raise FrontendError(f"layer '{layer.name}' (QDenseT): the first layer needs its input quantizer")
+
+    def edge_functions(g):
+        t = layer.module(g[..., None], training=False)
+        if layer.enable_bn:
+            t = layer.bn_module(t, training=False) / np.sqrt(n_in)
+        return layer.toq(t, training=False)
+
+    x, r = _table(block, layer, x, r, edges, edge_functions)
+    positions = int(np.prod(shape[:-1]))
+    patches = np.arange(positions * n_in * n_out).reshape(positions, n_in, n_out).transpose(0, 2, 1).reshape(-1, n_in)
+    wm = np.ones((n_in, 1), dtype=np.int64)
+    we = np.zeros((n_in, 1), dtype=np.int64)
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, None, None)
+    y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
+    y, r = _activation(block, layer, y, r)
+    out_shape = (*shape[:-1], n_out)
+    if getattr(layer, "enable_oq", False):
+        y, r = _quantize(block, layer, layer.oq, y, r, out_shape)
+    return y, r, out_shape
+
+
+def _float_type(n: int):
+    from xdsl.dialects.builtin import Float32Type, TensorType
+
+    return TensorType(Float32Type(), [n])
 
 
 def _sum(block: Block, layer, x: SSAValue, r, shape):

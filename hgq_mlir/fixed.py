@@ -118,7 +118,8 @@ def _fits_int64(bits: float) -> bool:
     return bits < 62
 
 
-def _abs_bits(m: np.ndarray) -> int:
+def abs_bits(m: np.ndarray) -> int:
+    """Bits of the largest magnitude in m (0 for an empty array)."""
     if m.size == 0:
         return 0
     return int(max(abs(int(m.max())), abs(int(m.min())))).bit_length()
@@ -127,7 +128,7 @@ def _abs_bits(m: np.ndarray) -> int:
 def shl(m: np.ndarray, s) -> np.ndarray:
     """m * 2^s (s >= 0, elementwise), switching to Python ints where int64 could overflow."""
     s_max = int(np.max(s)) if np.size(s) else 0
-    if m.dtype != object and not _fits_int64(_abs_bits(m) + s_max):
+    if m.dtype != object and not _fits_int64(abs_bits(m) + s_max):
         m = m.astype(object)
     if m.dtype == object:
         return m * (np.ones_like(m) * (2 ** np.asarray(s, dtype=object)))
@@ -213,7 +214,7 @@ def quantize(x: Fixed | np.ndarray, k, i, f, round_mode: str, overflow: str) -> 
             period, bias = period.astype(object), bias.astype(object)
         q = (q + bias) % period - bias
     q = np.where(live, q, 0)
-    if q.dtype == object and _fits_int64(_abs_bits(q) + int((out_frac - f[live]).max(initial=0))):
+    if q.dtype == object and _fits_int64(abs_bits(q) + int((out_frac - f[live]).max(initial=0))):
         q = q.astype(np.int64)
     return Fixed(shl(q, np.where(live, out_frac - f, 0)), out_frac)
 

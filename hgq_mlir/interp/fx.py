@@ -1,32 +1,21 @@
-"""Bit-exact NumPy interpreter for the `fx` dialect (one int array per SSA value)."""
+"""Bit-exact NumPy interpreter for the `fx` dialect: one `@impl` per op (xDSL interpreter).
+
+Every value is an int array of mantissas, one per batch row, in the value's type.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.interpreter import Interpreter, InterpreterFunctions, PythonValues, impl, register_impls
+from xdsl.interpreters.func import FuncFunctions
 
 from hgq_mlir.dialects import fx
-from hgq_mlir.fixed import Fixed, quantize
-
-
-def wrap(m: np.ndarray, t: fx.FixedType) -> np.ndarray:
-    """Store exact mantissas in type `t` (two's complement wrap, as the hardware does)."""
-    w = t.width
-    if m.dtype != object and w < 62:
-        m = m & ((1 << w) - 1)
-        return m - ((m >> (w - 1)) << w) if t.signed else m
-    m = m.astype(object) % (1 << w)
-    return m - (m >= (1 << (w - 1))) * (1 << w) if t.signed else m
-
-
-def _aligned(m: np.ndarray, t: fx.FixedType, f: int) -> np.ndarray:
-    s = f - t.frac
-    if m.dtype != object and t.width + s >= 62:
-        m = m.astype(object)
-    return m << s if m.dtype != object else m * (1 << s)
+from hgq_mlir.fixed import Fixed, quantize, shl, wrap
 
 
 def run_fx(func_op: func.FuncOp, inputs: Mapping[str, np.ndarray]) -> dict[str, dict[int, Fixed]]:
@@ -34,42 +23,97 @@ def run_fx(func_op: func.FuncOp, inputs: Mapping[str, np.ndarray]) -> dict[str, 
 
     Returns `{port: {index: Fixed}}` for every output element the program drives.
     """
-    env: dict[SSAValue, np.ndarray] = {}
-    out: dict[str, dict[int, Fixed]] = {}
     batch = len(next(iter(inputs.values()))) if inputs else 1
-    for op in func_op.body.ops:
-        if isinstance(op, fx.InputOp):
-            env[op.result] = np.asarray(inputs[op.port.data][:, op.index.data], dtype=np.int64)
-        elif isinstance(op, fx.OutputOp):
-            m = np.broadcast_to(env[op.input], (batch,))  # constant outputs too
-            out.setdefault(op.port.data, {})[op.index.data] = Fixed(m, op.input.type.frac)
-        elif isinstance(op, fx.ConstOp):
-            v = op.value.data
-            env[op.result] = np.full(batch, v, dtype=np.int64 if abs(v) < 2**62 else object)
-        elif isinstance(op, fx.ShiftOp | fx.RegOp):
-            env[op.result] = env[op.input]
-        elif isinstance(op, fx.AddOp | fx.SubOp | fx.MaxOp | fx.MinOp):
-            t = op.result.type
-            a = _aligned(env[op.lhs], op.lhs.type, t.frac)
-            b = _aligned(env[op.rhs], op.rhs.type, t.frac)
-            fn = {fx.AddOp: np.add, fx.SubOp: np.subtract, fx.MaxOp: np.maximum, fx.MinOp: np.minimum}[type(op)]
-            r = fn(a, b)
-            env[op.result] = wrap(np.asarray(r), t)
-        elif isinstance(op, fx.NegOp):
-            env[op.result] = wrap(np.asarray(-env[op.input]), op.result.type)
-        elif isinstance(op, fx.ReluOp):
-            env[op.result] = wrap(np.maximum(env[op.input], 0), op.result.type)
-        elif isinstance(op, fx.LutOp):
-            table = op.entries()
-            index = np.clip(np.asarray(env[op.input], dtype=np.int64) - op.lo.data, 0, table.size - 1)
-            env[op.result] = table[index]
-        elif isinstance(op, fx.QuantizeOp):
-            t = op.result.type
-            x = Fixed(np.asarray(env[op.input]), op.input.type.frac)
-            q = quantize(x, [t.k.data], [t.i.data], [t.f.data], op.round.data, op.overflow.data)
-            env[op.result] = wrap(np.asarray(q.mantissa), t)
-        elif isinstance(op, func.ReturnOp):
-            pass
-        else:
-            raise NotImplementedError(f"no fx interpreter for {op.name}")
-    return out
+    functions = FxFunctions(inputs, batch)
+    module = func_op.parent_op()
+    interpreter = Interpreter(module if isinstance(module, ModuleOp) else ModuleOp([]))
+    interpreter.register_implementations(functions)
+    interpreter.register_implementations(FuncFunctions())
+    interpreter.run_ssacfg_region(func_op.body, ())
+    return functions.outputs
+
+
+def _stored(m, t: fx.FixedType) -> np.ndarray:
+    """Exact mantissas stored in type t (two's complement wrap, as the hardware does)."""
+    return wrap(np.asarray(m), t.width, t.signed)
+
+
+def _aligned(m: np.ndarray, t: fx.FixedType, f: int) -> np.ndarray:
+    """Mantissas of type t at the finer grid f."""
+    return shl(m, f - t.frac)
+
+
+@register_impls
+@dataclass
+class FxFunctions(InterpreterFunctions):
+    """The fx ops on NumPy batches; `fx.input` reads `inputs`, `fx.output` writes `outputs`."""
+
+    inputs: Mapping[str, np.ndarray] = field(default_factory=dict)
+    batch: int = 1
+    outputs: dict[str, dict[int, Fixed]] = field(default_factory=dict)
+
+    @impl(fx.InputOp)
+    def run_input(self, interpreter: Interpreter, op: fx.InputOp, args: PythonValues) -> PythonValues:
+        return (np.asarray(self.inputs[op.port.data][:, op.index.data], dtype=np.int64),)
+
+    @impl(fx.OutputOp)
+    def run_output(self, interpreter: Interpreter, op: fx.OutputOp, args: PythonValues) -> PythonValues:
+        m = np.broadcast_to(args[0], (self.batch,))  # constant outputs too
+        self.outputs.setdefault(op.port.data, {})[op.index.data] = Fixed(m, op.input.type.frac)
+        return ()
+
+    @impl(fx.ConstOp)
+    def run_const(self, interpreter: Interpreter, op: fx.ConstOp, args: PythonValues) -> PythonValues:
+        v = op.value.data
+        return (np.full(self.batch, v, dtype=np.int64 if abs(v) < 2**62 else object),)
+
+    @impl(fx.ShiftOp)
+    def run_shift(self, interpreter: Interpreter, op: fx.ShiftOp, args: PythonValues) -> PythonValues:
+        return args  # a change of type: the mantissas stay
+
+    @impl(fx.RegOp)
+    def run_reg(self, interpreter: Interpreter, op: fx.RegOp, args: PythonValues) -> PythonValues:
+        return args  # values, not timing: a register passes its input on
+
+    def _binary(self, fn, op, args: PythonValues) -> PythonValues:
+        t = op.result.type
+        a = _aligned(args[0], op.lhs.type, t.frac)
+        b = _aligned(args[1], op.rhs.type, t.frac)
+        return (_stored(fn(a, b), t),)
+
+    @impl(fx.AddOp)
+    def run_add(self, interpreter: Interpreter, op: fx.AddOp, args: PythonValues) -> PythonValues:
+        return self._binary(np.add, op, args)
+
+    @impl(fx.SubOp)
+    def run_sub(self, interpreter: Interpreter, op: fx.SubOp, args: PythonValues) -> PythonValues:
+        return self._binary(np.subtract, op, args)
+
+    @impl(fx.MaxOp)
+    def run_max(self, interpreter: Interpreter, op: fx.MaxOp, args: PythonValues) -> PythonValues:
+        return self._binary(np.maximum, op, args)
+
+    @impl(fx.MinOp)
+    def run_min(self, interpreter: Interpreter, op: fx.MinOp, args: PythonValues) -> PythonValues:
+        return self._binary(np.minimum, op, args)
+
+    @impl(fx.NegOp)
+    def run_neg(self, interpreter: Interpreter, op: fx.NegOp, args: PythonValues) -> PythonValues:
+        return (_stored(-args[0], op.result.type),)
+
+    @impl(fx.ReluOp)
+    def run_relu(self, interpreter: Interpreter, op: fx.ReluOp, args: PythonValues) -> PythonValues:
+        return (_stored(np.maximum(args[0], 0), op.result.type),)
+
+    @impl(fx.LutOp)
+    def run_lut(self, interpreter: Interpreter, op: fx.LutOp, args: PythonValues) -> PythonValues:
+        table = op.entries()
+        index = np.clip(np.asarray(args[0], dtype=np.int64) - op.lo.data, 0, table.size - 1)
+        return (table[index],)
+
+    @impl(fx.QuantizeOp)
+    def run_quantize(self, interpreter: Interpreter, op: fx.QuantizeOp, args: PythonValues) -> PythonValues:
+        t = op.result.type
+        x = Fixed(np.asarray(args[0]), op.input.type.frac)
+        q = quantize(x, [t.k.data], [t.i.data], [t.f.data], op.round.data, op.overflow.data)
+        return (_stored(q.mantissa, t),)

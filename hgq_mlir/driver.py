@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import re
 import sys
@@ -26,6 +27,7 @@ from xdsl.utils.exceptions import (
 )
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from hgq_mlir import progress
 from hgq_mlir.backend.names import printable
 from hgq_mlir.errors import UserError, run_tool
 
@@ -66,8 +68,10 @@ def check_keras_file(path: str) -> None:
         raise UserError(f"{shown}: cannot read: {e.strerror}") from None
     if not head:
         raise UserError(f"{shown}: empty file, not a Keras model")
-    if head.startswith(b"\x89HDF"):
-        raise UserError(f"{shown}: an HDF5 (.h5) model: only Keras 3 .keras archives are read (re-save it as .keras)")
+    if head.startswith(b"\x89HDF"):  # an HDF5 checkpoint (as HGQ2 0.1 saved): Keras reads it too
+        from hgq_mlir.frontend.keras import check_h5_model
+
+        return check_h5_model(path)
     if not head.startswith(KERAS_ZIP_MAGIC):
         raise UserError(f"{shown}: not a Keras model (a .keras file is a zip archive)")
     try:
@@ -156,6 +160,7 @@ class HgqOptMain(xDSLOptMain):
             help="with -t verilog: also write <top>.xdc (this clock period) and build_vivado.tcl",
         )
         arg_parser.add_argument("--part", default="xcvu13p-flga2577-2-e", help="FPGA part for build_vivado.tcl")
+        arg_parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
         arg_parser.add_argument(
             "--force",
             action="store_true",
@@ -184,6 +189,11 @@ class HgqOptMain(xDSLOptMain):
         stock = self.pipeline.callback
 
         def checked(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
+            if previous is None and self.args.target == "verilog":
+                from hgq_mlir.plots import bit_widths
+
+                self.bit_widths = bit_widths(module)  # what HGQ learned, for bitwidths.png
+            progress.stage(following.name if following is not None else "write output")
             if previous is not None or stock is None:
                 if stock is not None:
                     stock(previous, module, following)
@@ -229,13 +239,13 @@ class HgqOptMain(xDSLOptMain):
                 raise UserError(f"{shown}: no such input file")
             ext = os.path.splitext(path)[1].lstrip(".")
             kind = self.args.frontend or ext
-            if kind in ("h5", "hdf5"):
-                raise UserError(f"{shown}: an HDF5 (.h5) model: only Keras 3 .keras archives are read (re-save it as .keras)")
+            kind = "keras" if kind in ("h5", "hdf5") else kind
             if kind not in self.available_frontends:
                 raise UserError(f"{shown}: unknown input kind '{printable(ext)}' "
                                 f"(.mlir or .keras; -f mlir or -f keras to choose)")
             if kind == "keras":
                 check_keras_file(path)
+                self.args.frontend = "keras"  # .h5 too
         try:
             return super().get_input_stream()
         except OSError as e:
@@ -276,7 +286,15 @@ class HgqOptMain(xDSLOptMain):
         )
         out = StringIO()
         target.emit(self.ctx, prog, out)
+        from hgq_mlir.plots import write_plots
+
+        report = json.loads((Path(target.out_dir) / "report.json").read_text())
+        write_plots(target.out_dir, report, getattr(self, "bit_widths", None))  # adds files only
         return out.getvalue()
+
+    def run(self):
+        with progress.display(enabled=not self.args.quiet, label="hgq-opt"):
+            super().run()
 
 
 def _clear_dumps(folder: Path) -> None:
@@ -318,8 +336,10 @@ def _one_line(e: BaseException) -> str:
     text = str(e).strip()
     if isinstance(e, ArgSpecParseError):
         text = " ".join(text.split())
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return printable(lines[0]) if lines else type(e).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if isinstance(e, VerifyException | DiagnosticException) and lines and lines[0].endswith(":"):
+        lines = [" ".join(lines[:3])]  # "... does not verify:" says why on the next lines
+    return printable(lines[0][:400]) if lines else type(e).__name__
 
 
 def _run(argv: list[str] | None) -> int:

@@ -11,11 +11,30 @@ Every other module (dialects, interpreters, range analysis, lowerings, CMVM, rep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-ROUND_MODES = ("RND", "RND_CONV", "TRN")
-OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
+
+
+class RoundMode(StrEnum):
+    """HGQ2's rounding: RND (half up), RND_CONV (half to even), TRN (floor)."""
+
+    RND = "RND"
+    RND_CONV = "RND_CONV"
+    TRN = "TRN"
+
+
+class OverflowMode(StrEnum):
+    """HGQ2's overflow: WRAP (two's complement), SAT (clip), SAT_SYM (clip to a symmetric range)."""
+
+    WRAP = "WRAP"
+    SAT = "SAT"
+    SAT_SYM = "SAT_SYM"
+
+
+ROUND_MODES = tuple(m.value for m in RoundMode)
+OVERFLOW_MODES = tuple(m.value for m in OverflowMode)
 
 
 # -- elementwise helpers on ints or arrays -------------------------------------------------

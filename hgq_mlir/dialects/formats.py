@@ -23,3 +23,14 @@ def parse_unary_tail(parser: Parser) -> tuple[dict[str, Attribute], Attribute, A
     in_type = parser.parse_type()
     parser.parse_punctuation("->")
     return attrs, in_type, parser.parse_type()
+
+
+def parse_mode(parser: Parser, attr_type, what: str):
+    """A round or overflow mode keyword as `attr_type` (an EnumAttribute); a one-line error
+    naming the valid modes otherwise."""
+    pos = parser.pos
+    word = parser.parse_identifier()
+    values = [m.value for m in attr_type.enum_type]
+    if word not in values:
+        parser.raise_error(f"unknown {what} mode '{word}' (expected one of {', '.join(values)})", pos, parser.pos)
+    return attr_type(attr_type.enum_type(word))

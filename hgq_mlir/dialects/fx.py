@@ -10,11 +10,16 @@ Shifts are changes of type: they cost no logic.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntAttr, StringAttr
-from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.dialects.builtin import I64, DenseIntOrFPElementsAttr, IntAttr, IntegerAttr, StringAttr
+from xdsl.dialects.utils.enum_attribute import EnumAttribute
+from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    VarConstraint,
+    base,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
@@ -24,7 +29,7 @@ from xdsl.irdl import (
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
-from xdsl.traits import ConstantLike, Pure
+from xdsl.traits import Commutative, ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from hgq_mlir.dialects.arrays import (
@@ -33,9 +38,9 @@ from hgq_mlir.dialects.arrays import (
     parse_keyword_arrays,
     print_keyword_arrays,
 )
-from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
+from hgq_mlir.dialects.formats import parse_mode, parse_unary_tail, print_unary_tail
 from hgq_mlir import fixed
-from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES
+from hgq_mlir.fixed import OverflowMode, RoundMode
 from hgq_mlir.dialects.kif import KIFType
 
 
@@ -55,6 +60,20 @@ class FixedType(KIFType):
         super().verify()
         if self.width < 1:
             raise VerifyException(f"width k+i+f must be at least 1, got {self.width} (zero is a constant)")
+
+
+@irdl_attr_definition
+class RoundModeAttr(EnumAttribute[RoundMode], SpacedOpaqueSyntaxAttribute):
+    """A quantizer's rounding mode (RND, RND_CONV, TRN)."""
+
+    name = "fx.round"
+
+
+@irdl_attr_definition
+class OverflowModeAttr(EnumAttribute[OverflowMode], SpacedOpaqueSyntaxAttribute):
+    """A quantizer's overflow mode (WRAP, SAT, SAT_SYM)."""
+
+    name = "fx.overflow"
 
 
 def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
@@ -90,6 +109,7 @@ class AddOp(_Binary):
     """lhs + rhs, operands aligned by their types."""
 
     name = "fx.add"
+    traits = traits_def(Pure(), Commutative())
 
 
 @irdl_op_definition
@@ -104,6 +124,7 @@ class MaxOp(_Binary):
     """max(lhs, rhs)."""
 
     name = "fx.max"
+    traits = traits_def(Pure(), Commutative())
 
 
 @irdl_op_definition
@@ -111,6 +132,7 @@ class MinOp(_Binary):
     """min(lhs, rhs)."""
 
     name = "fx.min"
+    traits = traits_def(Pure(), Commutative())
 
 
 class _Unary(IRDLOperation):
@@ -194,15 +216,15 @@ class QuantizeOp(IRDLOperation):
     name = "fx.quantize"
 
     input = operand_def(FixedType)
-    round = prop_def(StringAttr)
-    overflow = prop_def(StringAttr)
+    round = prop_def(RoundModeAttr)
+    overflow = prop_def(OverflowModeAttr)
     result = result_def(FixedType)
     traits = traits_def(Pure())
 
     def __init__(self, x: SSAValue, round: str, overflow: str, result_type: FixedType, attributes=None):
         super().__init__(
             operands=[x],
-            properties={"round": StringAttr(round), "overflow": StringAttr(overflow)},
+            properties={"round": RoundModeAttr(RoundMode(round)), "overflow": OverflowModeAttr(OverflowMode(overflow))},
             result_types=[result_type],
             attributes=attributes,
         )
@@ -210,27 +232,24 @@ class QuantizeOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.input)
-        printer.print_string(f" {self.round.data} {self.overflow.data}")
+        printer.print_string(f" {self.round.data.value} {self.overflow.data.value}")
         print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> QuantizeOp:
         x = parser.parse_unresolved_operand()
-        round_mode, overflow = parser.parse_identifier(), parser.parse_identifier()
+        round_mode = parse_mode(parser, RoundModeAttr, "round")
+        overflow = parse_mode(parser, OverflowModeAttr, "overflow")
         attrs, in_type, out_type = parse_unary_tail(parser)
         return cls.create(
             operands=[parser.resolve_operand(x, in_type)],
             result_types=[out_type],
-            properties={"round": StringAttr(round_mode), "overflow": StringAttr(overflow)},
+            properties={"round": round_mode, "overflow": overflow},
             attributes=attrs,
         )
 
     def verify_(self) -> None:
         _fixed(self.input, "input")
-        if self.round.data not in ROUND_MODES:
-            raise VerifyException(f"unknown round mode '{self.round.data}'")
-        if self.overflow.data not in OVERFLOW_MODES:
-            raise VerifyException(f"unknown overflow mode '{self.overflow.data}'")
 
 
 @irdl_op_definition
@@ -323,39 +342,15 @@ class RegOp(IRDLOperation):
 
     name = "fx.reg"
 
-    input = operand_def(FixedType)
-    stage = prop_def(IntAttr)
-    result = result_def(FixedType)
+    T: ClassVar = VarConstraint("T", base(FixedType))
+    input = operand_def(T)
+    stage = prop_def(IntegerAttr[I64])
+    result = result_def(T)
+
+    assembly_format = "$input `stage` $stage attr-dict `:` type($result)"
 
     def __init__(self, x: SSAValue, stage: int):
-        super().__init__(operands=[x], properties={"stage": IntAttr(stage)}, result_types=[SSAValue.get(x).type])
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        printer.print_string(f" stage {self.stage.data}")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.result.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> RegOp:
-        x = parser.parse_unresolved_operand()
-        parser.parse_keyword("stage")
-        stage = parser.parse_integer()
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        t = parser.parse_type()
-        return cls.create(
-            operands=[parser.resolve_operand(x, t)],
-            result_types=[t],
-            properties={"stage": IntAttr(stage)},
-            attributes=attrs,
-        )
-
-    def verify_(self) -> None:
-        if self.input.type != self.result.type:
-            raise VerifyException("fx.reg result type must equal its input type")
+        super().__init__(operands=[x], properties={"stage": IntegerAttr(stage, 64)}, result_types=[SSAValue.get(x).type])
 
 
 class _Port(IRDLOperation):
@@ -433,5 +428,5 @@ class OutputOp(_Port):
 FX = Dialect(
     "fx",
     [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
-    [FixedType],
+    [FixedType, RoundModeAttr, OverflowModeAttr],
 )

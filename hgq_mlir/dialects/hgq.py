@@ -20,7 +20,8 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.dialects.utils.enum_attribute import EnumAttribute
+from xdsl.ir import Attribute, Dialect, SSAValue, SpacedOpaqueSyntaxAttribute
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -34,7 +35,7 @@ from xdsl.irdl import (
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
-from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
+from xdsl.traits import Commutative, ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from hgq_mlir import fixed
@@ -44,9 +45,9 @@ from hgq_mlir.dialects.arrays import (
     parse_keyword_arrays,
     print_keyword_arrays,
 )
-from hgq_mlir.dialects.formats import parse_unary_tail, print_unary_tail
+from hgq_mlir.dialects.formats import parse_mode, parse_unary_tail, print_unary_tail
 from hgq_mlir.dialects.kif import KIFType
-from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES, Ranges
+from hgq_mlir.fixed import OVERFLOW_MODES, ROUND_MODES, OverflowMode, Ranges, RoundMode
 
 
 class _Canonical(HasCanonicalizationPatternsTrait):
@@ -67,6 +68,20 @@ class FixedType(KIFType):
     k: IntAttr
     i: IntAttr
     f: IntAttr
+
+
+@irdl_attr_definition
+class RoundModeAttr(EnumAttribute[RoundMode], SpacedOpaqueSyntaxAttribute):
+    """A quantizer's rounding mode (RND, RND_CONV, TRN)."""
+
+    name = "hgq.round"
+
+
+@irdl_attr_definition
+class OverflowModeAttr(EnumAttribute[OverflowMode], SpacedOpaqueSyntaxAttribute):
+    """A quantizer's overflow mode (WRAP, SAT, SAT_SYM)."""
+
+    name = "hgq.overflow"
 
 
 def fixed_tensor(shape: Sequence[int], k: int, i: int, f: int) -> TensorType:
@@ -123,24 +138,24 @@ class QuantizeOp(IRDLOperation):
     k = prop_def(DenseIntOrFPElementsAttr)
     i = prop_def(DenseIntOrFPElementsAttr)
     f = prop_def(DenseIntOrFPElementsAttr)
-    round = prop_def(StringAttr)
-    overflow = prop_def(StringAttr)
+    round = prop_def(RoundModeAttr)
+    overflow = prop_def(OverflowModeAttr)
     result = result_def(TensorType)
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.input)
-        printer.print_string(f" {self.round.data} {self.overflow.data}")
+        printer.print_string(f" {self.round.data.value} {self.overflow.data.value}")
         print_keyword_arrays(printer, [("k", self.k), ("i", self.i), ("f", self.f)])
         print_unary_tail(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> QuantizeOp:
         x = parser.parse_unresolved_operand()
-        round_mode = parser.parse_identifier()
-        overflow = parser.parse_identifier()
+        round_mode = parse_mode(parser, RoundModeAttr, "round")
+        overflow = parse_mode(parser, OverflowModeAttr, "overflow")
         props: dict[str, Attribute] = dict(parse_keyword_arrays(parser, ("k", "i", "f")))
-        props["round"], props["overflow"] = StringAttr(round_mode), StringAttr(overflow)
+        props["round"], props["overflow"] = round_mode, overflow
         attrs, in_type, out_type = parse_unary_tail(parser)
         operand = parser.resolve_operand(x, in_type)
         return cls.create(operands=[operand], result_types=[out_type], properties=props, attributes=attrs)
@@ -154,8 +169,8 @@ class QuantizeOp(IRDLOperation):
                 "k": int_array_attr(k),
                 "i": int_array_attr(i),
                 "f": int_array_attr(f),
-                "round": StringAttr(round),
-                "overflow": StringAttr(overflow),
+                "round": RoundModeAttr(RoundMode(round)),
+                "overflow": OverflowModeAttr(OverflowMode(overflow)),
             },
             result_types=[TensorType(env, list(k.shape))],
         )
@@ -172,12 +187,6 @@ class QuantizeOp(IRDLOperation):
         _check_int_array(self.f, shape, "f")
         if not np.isin(k, (0, 1)).all():
             raise VerifyException("k must be 0 or 1 for every element")
-        if self.round.data not in ROUND_MODES:
-            raise VerifyException(f"unknown round mode '{self.round.data}' (expected one of {', '.join(ROUND_MODES)})")
-        if self.overflow.data not in OVERFLOW_MODES:
-            raise VerifyException(
-                f"unknown overflow mode '{self.overflow.data}' (expected one of {', '.join(OVERFLOW_MODES)})"
-            )
         if not isinstance(self.result.type.get_element_type(), FixedType):
             raise VerifyException("quantize result elements must be !hgq.fixed")
 
@@ -314,6 +323,7 @@ class AddOp(_Elementwise):
     """a + b, elementwise, exact (a merge layer's sum)."""
 
     name = "hgq.add"
+    traits = traits_def(Pure(), Commutative())
     INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.add)
 
 
@@ -330,6 +340,7 @@ class MaxOp(_Elementwise):
     """max(a, b), elementwise."""
 
     name = "hgq.max"
+    traits = traits_def(Pure(), Commutative())
     INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.maximum)
 
 
@@ -338,6 +349,7 @@ class MinOp(_Elementwise):
     """min(a, b), elementwise."""
 
     name = "hgq.min"
+    traits = traits_def(Pure(), Commutative())
     INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.minimum)
 
 
@@ -556,5 +568,5 @@ HGQ = Dialect(
     "hgq",
     [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp,
      ConcatOp, GatherOp, LutOp, OutputOp],
-    [FixedType],
+    [FixedType, RoundModeAttr, OverflowModeAttr],
 )

@@ -150,7 +150,7 @@ class _HwBuilder:
             elif isinstance(op, fx.OutputOp | func.ReturnOp):
                 pass
             elif isinstance(op, fx.RegOp):
-                latency = max(latency, op.stage.data)
+                latency = max(latency, op.stage.value.data)
                 vals[op.result] = self.emit(seq.CompRegOp(vals[op.input], clk))
             else:
                 vals[op.results[0]] = self.lower_op(op, [vals[v] for v in op.operands])

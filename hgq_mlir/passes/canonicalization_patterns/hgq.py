@@ -21,7 +21,7 @@ class ReluOfNonNegative(RewritePattern):
     def match_and_rewrite(self, op: hgq.ReluOp, rewriter: PatternRewriter) -> None:
         el = op.input.type.get_element_type()
         if isinstance(el, hgq.FixedType) and el.k.data == 0:
-            rewriter.replace_op(op, [], [op.input])
+            rewriter.replace(op, [], [op.input])
 
 
 class DenseOfZeroWeights(RewritePattern):
@@ -33,11 +33,11 @@ class DenseOfZeroWeights(RewritePattern):
         if not isinstance(w, hgq.ConstOp) or w.values()[0].any():
             return
         if op.bias is not None:
-            rewriter.replace_op(op, [], [op.bias])
+            rewriter.replace(op, [], [op.bias])
             return
         n = op.result.type.get_shape()[0]
         zeros = np.zeros(n, dtype=np.int64)
-        rewriter.replace_op(op, hgq.ConstOp(zeros, zeros))
+        rewriter.replace(op, hgq.ConstOp(zeros, zeros))
 
 
 class QuantizeOfConst(RewritePattern):
@@ -51,4 +51,4 @@ class QuantizeOfConst(RewritePattern):
         k, i, f = op.kif()
         q = quantize(const_value(*c.values()), k, i, f, op.round.data, op.overflow.data)
         m = np.asarray(q.mantissa).astype(np.int64)
-        rewriter.replace_op(op, hgq.ConstOp(m, np.full(m.shape, -q.frac, dtype=np.int64)))
+        rewriter.replace(op, hgq.ConstOp(m, np.full(m.shape, -q.frac, dtype=np.int64)))

@@ -1,4 +1,4 @@
-// RUN: hgq-opt %s --split-input-file --verify-diagnostics | filecheck %s
+// RUN: hgq-opt %s --split-input-file --verify-diagnostics --parsing-diagnostics | filecheck %s
 
 func.func @drops_bits() {
   %0 = fx.input "inp"[0] : !fx.fixed<1, 2, 3>

@@ -1,4 +1,4 @@
-// RUN: hgq-opt %s --split-input-file --verify-diagnostics | filecheck %s
+// RUN: hgq-opt %s --split-input-file --verify-diagnostics --parsing-diagnostics | filecheck %s
 
 func.func @bad_round() {
   %0 = hgq.input "inp" : tensor<2xf32>

@@ -7,13 +7,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np
 import pytest
 
-from hgq_mlir.zoo import KINDS
+from zoo import KINDS
 
 
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory):
     """The four test models, trained once per session and saved as .keras files."""
-    from hgq_mlir.zoo import build_model
+    from zoo import build_model
 
     out = {}
     root = tmp_path_factory.mktemp("models")
@@ -44,7 +44,7 @@ def tiny_model(tmp_path_factory):
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QDense
 
-    from hgq_mlir.zoo import synthetic_data
+    from zoo import synthetic_data
 
     keras.utils.set_random_seed(3)
     x, y = synthetic_data(1024, n_in=6, n_out=3, seed=3)

@@ -29,7 +29,7 @@ SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 @pytest.fixture(scope="module", params=["muon", "multi_io"])
 def composite(request, tmp_path_factory):
-    from hgq_mlir import zoo
+    import zoo
 
     model = zoo.build_muon_model(seed=3) if request.param == "muon" else zoo.build_multi_io_model(seed=3)
     path = tmp_path_factory.mktemp("composite") / f"{request.param}.keras"

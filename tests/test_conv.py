@@ -15,7 +15,7 @@ SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["conv1d", "conv2d"])
 def conv_model(request, tmp_path_factory):
-    from hgq_mlir.zoo import build_conv_model
+    from zoo import build_conv_model
 
     model = build_conv_model(request.param, seed=2)
     path = tmp_path_factory.mktemp("conv") / f"conv{request.param}d.keras"
@@ -84,7 +84,7 @@ def test_dilation_is_refused_with_its_name(tmp_path):
 
 @pytest.fixture(scope="module", params=["avg", "max"])
 def pool_norm_model(request, tmp_path_factory):
-    from hgq_mlir.zoo import build_pool_norm_model
+    from zoo import build_pool_norm_model
 
     model = build_pool_norm_model(seed=3, global_pool=request.param)
     path = tmp_path_factory.mktemp("poolnorm") / f"poolnorm_{request.param}.keras"
@@ -123,7 +123,7 @@ def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
     import keras
     from hgq.layers import QBatchNormDense, QDense
 
-    from hgq_mlir.zoo import synthetic_data
+    from zoo import synthetic_data
 
     keras.utils.set_random_seed(0)
     x, y = synthetic_data(2048, seed=3)
@@ -154,7 +154,7 @@ def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
 
 def test_residual_merges_bit_exact(tmp_path):
     """A graph, not a chain: residual QAdd, QMaximum, QSubtract between Conv1D branches."""
-    from hgq_mlir.zoo import build_residual_model
+    from zoo import build_residual_model
 
     model = build_residual_model(seed=1)
     x = (np.random.default_rng(6).normal(size=(1000, 12, 3)) * 2).astype(np.float32)

@@ -25,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve
 
 CASES = [  # (n_in, n_out, weight bits, zero fraction)

@@ -16,6 +16,7 @@ VerilogModel.write; ours: import, each pass of hgq-standard, write_rtl.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -27,7 +28,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 MODELS = ("jsc", "conv2d", "muon", "large")
 
 
@@ -99,9 +99,17 @@ def worker(tool: str, path: str, out: str) -> None:
     print(json.dumps({"stages": st.rows, "peak_mb": peak, **result}))
 
 
-def build(name: str, root: Path) -> Path:
-    from hgq_mlir import zoo
+def load_zoo():
+    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
+    spec = importlib.util.spec_from_file_location("zoo", path)
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    return zoo
 
+
+def build(name: str, root: Path) -> Path:
+    zoo = load_zoo()
     path = root / f"{name}.keras"
     if name == "jsc" and (ROOT / "examples" / "jsc.keras").exists():
         return ROOT / "examples" / "jsc.keras"

@@ -2,20 +2,18 @@
 
     python tools/calibrate_luts.py [MODEL.keras ...] [-p PIPELINE]
 
-Without models it trains the test-model kinds (hgq_mlir.zoo, seed 1) and adds
+Without models it trains the test-model kinds (tests/zoo.py, seed 1) and adds
 examples/jsc.keras. Prints per model: estimated and synthesized LUTs and FFs, and the error.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hgq_mlir.backend.verify import compile_model
 
@@ -38,6 +36,15 @@ def synth(verilog: Path, top: str) -> dict:
     return {"luts": luts, "ffs": ffs, "srls": srls, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY"))}
 
 
+def load_zoo():
+    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
+    spec = importlib.util.spec_from_file_location("zoo", path)
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    return zoo
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*")
@@ -47,11 +54,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         models = [Path(m) for m in args.models]
         if not models:
-            from hgq_mlir.zoo import KINDS, build_model
-
-            for kind in KINDS:
+            zoo = load_zoo()
+            for kind in zoo.KINDS:
                 path = Path(tmp) / f"{kind}.keras"
-                build_model(kind, seed=1).save(path)
+                zoo.build_model(kind, seed=1).save(path)
                 models.append(path)
             models.append(root / "examples" / "jsc.keras")
         print(f"{'model':<14} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} {'est FFs':>8} {'yosys FFs':>9} "

@@ -5,9 +5,17 @@
 """
 
 import argparse
+import importlib.util
 from pathlib import Path
 
-from hgq_mlir.zoo import KINDS, build_model
+
+def load_zoo():
+    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
+    spec = importlib.util.spec_from_file_location("zoo", path)
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    return zoo
 
 
 def main() -> None:
@@ -16,9 +24,10 @@ def main() -> None:
     ap.add_argument("--out", default=Path(__file__).resolve().parent.parent / "examples", type=Path)
     args = ap.parse_args()
     args.out.mkdir(exist_ok=True)
-    for kind in KINDS if args.all else ("jsc",):
+    zoo = load_zoo()
+    for kind in zoo.KINDS if args.all else ("jsc",):
         path = args.out / f"{kind}.keras"
-        build_model(kind, seed=0).save(path)
+        zoo.build_model(kind, seed=0).save(path)
         print(f"wrote {path}")
 
 

@@ -159,4 +159,29 @@ def dense_table(seed: int = 0):
     return _train(model, (3, 4), seed)
 
 
-BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table)}
+def shared_input(seed: int = 0):
+    """The model input read by three quantizers of different formats and modes: a Conv1D
+    (RND, WRAP), a residual QAdd whose skip reads the input (TRN, SAT), and a QDenseT
+    (one quantizer per input-output edge)."""
+    import keras
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QAdd, QConv1D, QDense, QDenseT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 2), name="inp")
+        conv = QConv1D(2, 3, padding="same", name="conv")(inp)
+        flat = keras.layers.Flatten(name="flat_in")(inp)
+        table = QDenseT(2, n_hl=0, name="table")(flat)
+    with QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="TRN", i0=1, f0=2):
+        res = QAdd(name="residual")([inp, conv])
+    with w, r:
+        h = keras.layers.Flatten(name="flat")(res)
+        h = keras.layers.Concatenate(name="cat")([h, table])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="shared_input")
+    return _train(model, (6, 2), seed)
+
+
+BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input)}

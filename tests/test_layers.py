@@ -92,3 +92,61 @@ def test_bilinear_upsampling_is_refused():
     out = keras.layers.UpSampling2D(2, interpolation="bilinear", name="up")(QConv2D(1, 1, name="c")(inp))
     with pytest.raises(FrontendError, match="'up' .*does not only move elements"):
         import_model(keras.Model(inp, out, name="up"))
+
+
+@pytest.fixture(scope="module")
+def shared_model(tmp_path_factory):
+    model = BUILDERS["shared_input"](seed=2)
+    path = tmp_path_factory.mktemp("shared") / "shared.keras"
+    model.save(path)
+    return model, path
+
+
+def test_shared_input_port_holds_every_reader(shared_model, tmp_path):
+    """Each input element arrives in (max k, max i, max f) over the quantizers that read it."""
+    from hgq_mlir.dialects import hgq
+
+    model, path = shared_model
+    compile_model(str(path), tmp_path, "hgq-standard{prune=false}")
+    interface = json.loads((tmp_path / f"{model.name}.json").read_text())
+    n = int(np.prod(model.inputs[0].shape[1:]))
+    readers = [[] for _ in range(n)]
+    func_op = next(op for op in import_model(model).ops if isinstance(op, func.FuncOp))
+    views = {}
+    for op in func_op.body.ops:
+        if isinstance(op, hgq.InputOp):
+            views[op.result] = np.arange(n)
+        elif isinstance(op, hgq.GatherOp) and op.input in views:
+            views[op.result] = views[op.input][np.asarray(op.index.get_values())]
+        elif isinstance(op, hgq.QuantizeOp) and op.input in views:
+            for j, (k, i, f) in enumerate(zip(*op.kif())):
+                if k + i + f > 0:
+                    readers[views[op.input][j]].append((int(k), max(int(i), -int(f)), int(f)))
+    assert sum(len({r for r in rs}) > 1 for rs in readers) > 0, "no element is read in two formats"
+    elements = {e["index"]: e for e in interface["inputs"][0]["elements"]}
+    for index, rs in enumerate(readers):
+        k, i, f = (max(r[a] for r in rs) for a in range(3))
+        assert (elements[index]["signed"], elements[index]["width"], elements[index]["frac"]) == (bool(k), k + i + f, f)
+
+
+def test_input_format_override(shared_model, tmp_path):
+    model, path = shared_model
+    compile_model(str(path), tmp_path, "hgq-standard{input-format=1,4,6}")
+    interface = json.loads((tmp_path / f"{model.name}.json").read_text())
+    assert {(e["width"], e["frac"], e["signed"]) for e in interface["inputs"][0]["elements"]} == {(11, 6, True)}
+    mismatches, total, _ = verify(str(path), tmp_path, 500, SIM)
+    assert total > 0 and mismatches == 0
+
+
+def test_input_format_too_narrow_is_refused(shared_model, tmp_path):
+    import subprocess
+    import sys
+
+    _, path = shared_model
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "hgq_mlir.driver", str(path), "-t", "verilog", "-o", str(out),
+                           "-p", "hgq-standard{input-format=0,1,0}"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "input-format=0,1,0 cannot hold input 'inp' element" in lines[0]
+    assert not out.exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -93,18 +94,45 @@ def keras_input_quantizer(model):
 
 
 def input_quantizers(module) -> dict[str, object]:
-    """Input port -> (flat floats -> flat floats after the quantizer that reads that input)."""
-    from hgq_mlir.dialects import hgq
+    """Input port -> (flat floats -> the values the RTL port carries). An element the port
+    carries in its one reader's format is that quantizer's output (SAT_SYM never gives the
+    most negative code); an element read in several formats is carried as it is."""
     from hgq_mlir.fixed import quantize
     from hgq_mlir.interp.hgq import find_model
+    from hgq_mlir.passes.lower_hgq_to_fx import port_elements
 
-    out = {}
-    for op in find_model(module).body.ops:
-        if isinstance(op, hgq.InputOp):
-            q = next((u.operation for u in op.result.uses if isinstance(u.operation, hgq.QuantizeOp)), None)
-            if q is not None:
-                out[op.port.data] = lambda x, q=q: quantize(x, *q.kif(), q.round.data, q.overflow.data).to_float()
-    return out
+    absorbed: dict[str, dict[str, list]] = {}
+    for (port, n), element in port_elements(find_model(module)).items():
+        groups = absorbed.setdefault(port, {})
+        if element.absorbed:
+            groups.setdefault(element.absorbed, []).append((n, element.type))
+
+    def carried(x: np.ndarray, groups: dict[str, list]) -> np.ndarray:
+        x = np.array(x, dtype=np.float64)
+        for overflow, elements in groups.items():
+            index = np.array([n for n, _ in elements])
+            k, i, f = ([getattr(t, a).data for _, t in elements] for a in ("k", "i", "f"))
+            x[:, index] = quantize(x[:, index], k, i, f, "TRN", overflow).to_float()  # on the grid already
+        return x
+
+    return {port: (lambda x, g=groups: carried(x, g)) for port, groups in absorbed.items()}
+
+
+_TF_SCOPE = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*")
+
+
+def _runnable(model):
+    """`model`, or the same graph under a name TensorFlow accepts as a scope (ASCII): a
+    model named e.g. 'modèle' loads and compiles, but TensorFlow refuses to run it."""
+    if _TF_SCOPE.fullmatch(model.name):
+        return model
+    import keras
+
+    bad = [layer.name for layer in model.layers if not _TF_SCOPE.fullmatch(layer.name)]
+    if bad:
+        raise UserError(f"layer '{printable(bad[0])}': TensorFlow cannot run a layer with this name "
+                        "(ASCII letters, digits and _.-/> only): rename it to verify the model")
+    return keras.Model(model.inputs, model.outputs, name="model")
 
 
 def keras_predict(model, x: np.ndarray | list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
@@ -112,7 +140,7 @@ def keras_predict(model, x: np.ndarray | list[np.ndarray]) -> np.ndarray | list[
     xs = x if isinstance(x, list) else [x]
     n = len(xs[0])
     shaped = [a.reshape(n, *t.shape[1:]) for a, t in zip(xs, model.inputs, strict=True)]
-    y = model.predict(shaped if len(shaped) > 1 else shaped[0], verbose=0, batch_size=min(n, 4096))
+    y = _runnable(model).predict(shaped if len(shaped) > 1 else shaped[0], verbose=0, batch_size=min(n, 4096))
     ys = [np.asarray(v).reshape(n, -1) for v in (y if isinstance(y, list | tuple) else [y])]
     return ys if isinstance(x, list) else ys[0]
 

@@ -106,7 +106,10 @@ class HgqFunctions(InterpreterFunctions):
 
     @impl(hgq.GatherOp)
     def run_gather(self, interpreter: Interpreter, op: hgq.GatherOp, args: PythonValues) -> PythonValues:
-        return (Fixed(args[0].mantissa[:, attr_array(op.index)], args[0].frac),)
+        x, index = args[0], attr_array(op.index)
+        if not isinstance(x, Fixed):  # model input values, before their quantizers
+            return (x[:, index],)
+        return (Fixed(x.mantissa[:, index], x.frac),)
 
     @impl(hgq.LutOp)
     def run_lut(self, interpreter: Interpreter, op: hgq.LutOp, args: PythonValues) -> PythonValues:

@@ -31,7 +31,7 @@ class HgqInferPrecision(ModulePass):
             model = Model.of(f)
             ranges = model.ranges()
             for o in f.body.ops:
-                if isinstance(o, hgq.QuantizeOp) and o.input in ranges:
+                if isinstance(o, hgq.QuantizeOp) and ranges.get(o.input) is not None:
                     q = model.quant[o]
                     if fixed.quantizer_is_identity(ranges[o.input], q.k, q.i, q.f, q.overflow).all():
                         model.bypass.add(o)

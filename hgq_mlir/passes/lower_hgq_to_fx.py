@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
+from hgq_mlir import progress
 from hgq_mlir.cmvm import SOLVERS, AdderGraph, Term, build_graph
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
@@ -67,13 +68,16 @@ def lowering(*op_types: type[Operation]):
 @dataclass(frozen=True)
 class LowerHgqToFx(ModulePass):
     """hgq -> fx. Options: `dense` = CMVM solver (cse, or csd: no sharing), `depth-slack` =
-    adder levels a dense layer may add beyond its minimum, `max-width` = widest value allowed."""
+    adder levels a dense layer may add beyond its minimum, `max-width` = widest value allowed,
+    `input-format=k,i,f` = the format every model input element arrives in (default: the
+    smallest holding every quantizer that reads it)."""
 
     name = "lower-hgq-to-fx"
 
     dense: str = "cse"
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
+    input_format: tuple[int, ...] = ()
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.dense not in SOLVERS:
@@ -81,25 +85,33 @@ class LowerHgqToFx(ModulePass):
         if self.depth_slack < 0:
             raise UserError(f"lower-hgq-to-fx: depth-slack={self.depth_slack} must be >= 0")
 
+        fmt = tuple(self.input_format)
+        if fmt and (len(fmt) != 3 or fmt[0] not in (0, 1) or sum(fmt) < 1):
+            raise UserError(f"lower-hgq-to-fx: input-format={','.join(map(str, fmt))} must be k,i,f "
+                            f"(k 0 or 1, width k+i+f at least 1)")
+
         def solver(w, ranges):
             return build_graph(w, ranges, self.dense, self.depth_slack)
 
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if any(isinstance(o, hgq.InputOp) for o in model.body.ops):
-                new = _Lowering(solver, self.max_width).lower(model)
+                new = _Lowering(solver, self.max_width, fmt or None).lower(model)
                 op.body.block.insert_op_before(new, model)
                 model.detach()
                 model.erase(safe_erase=False)
 
 
 class _Lowering:
-    def __init__(self, solver: Callable[[np.ndarray, list[tuple[int, int]]], AdderGraph], max_width: int):
+    def __init__(self, solver: Callable[[np.ndarray, list[tuple[int, int]]], AdderGraph], max_width: int,
+                 input_format: tuple[int, int, int] | None = None):
         self.solver = solver
         self.max_width = max_width
+        self.input_format = input_format
         self.block = Block()
         self.layer: str | None = None
         self._shifted: dict[tuple[SSAValue, int], SSAValue] = {}
-        self._inputs: dict[str, tuple] = {}
+        self._ports: dict[tuple[str, int], PortElement] = {}
+        self._port_values: dict[tuple[str, int], Elem] = {}
 
     # -- building -------------------------------------------------------------
     def emit(self, op: Operation, tag: bool = True) -> SSAValue:
@@ -142,9 +154,14 @@ class _Lowering:
     # -- the model ------------------------------------------------------------
     def lower(self, model: func.FuncOp) -> func.FuncOp:
         env: dict[SSAValue, object] = {}
+        self._ports = port_elements(model, self.input_format)
+        names = [a.data for o in model.body.ops if isinstance(a := o.attributes.get("layer"), StringAttr)]
+        numbers = {name: i for i, name in enumerate(dict.fromkeys(names), start=1)}
         for op in model.body.ops:
             layer = op.attributes.get("layer")
             self.layer = layer.data if isinstance(layer, StringAttr) else None
+            if self.layer is not None:
+                progress.layer(numbers[self.layer], len(numbers), self.layer)
             rule = LOWERINGS.get(type(op))
             if rule is None:
                 raise UserError(f"{op.name}: no lowering to fx")
@@ -164,24 +181,21 @@ class _Lowering:
             raise UserError("a model input must go through a quantizer first")
         return [self.const(int(m), int(e)) if m else None for m, e in zip(tensor[1].ravel(), tensor[2].ravel(), strict=True)]
 
-    def lower_input(self, port: str, k, i, f, overflow: str) -> list[Elem | None]:
-        """The RTL input port: the elements in the format of the quantizer that reads them."""
-        key = (k.tobytes(), i.tobytes(), f.tobytes(), overflow)
-        if port in self._inputs:
-            if self._inputs[port][0] != key:
-                where = f" (layer '{self.layer}')" if self.layer else ""
-                raise UserError(f"input '{port}' is read by quantizers of different formats{where}: "
-                                f"an RTL port has one format (quantize it once, then branch)")
-            return self._inputs[port][1]
+    def read_input(self, port: str, index: np.ndarray, k, i, f, rnd: str, overflow: str) -> list[Elem | None]:
+        """A quantizer on model input elements: each element's RTL port value, quantized in the
+        circuit unless the port carries this quantizer's own format (it is then the format)."""
         out: list[Elem | None] = []
-        for index, (kk, ii, ff) in enumerate(zip(k.tolist(), i.tolist(), f.tolist(), strict=True)):
-            if kk + ii + ff <= 0:
+        for n, kk, ii, ff in zip(index.tolist(), k.tolist(), i.tolist(), f.tolist(), strict=True):
+            element = self._ports.get((port, n))
+            if element is None or kk + ii + ff <= 0:
                 out.append(None)
                 continue
-            t = fx.FixedType(kk, max(ii, -ff), ff)
-            lo, hi = t.mantissa_range(overflow)
-            out.append(Elem(self.emit(fx.InputOp(port, index, t), tag=False), lo, hi))
-        self._inputs[port] = (key, out)
+            key = (port, n)
+            if key not in self._port_values:
+                lo, hi = element.type.mantissa_range(element.absorbed or "WRAP")
+                self._port_values[key] = Elem(self.emit(fx.InputOp(port, n, element.type), tag=False), lo, hi)
+            e = self._port_values[key]
+            out.append(e if element.absorbed else self.quantize(e, kk, ii, ff, rnd, overflow))
         return out
 
     def lut(self, e: Elem | None, in_lo: int, in_frac: int, out_frac: int, table: np.ndarray) -> Elem | None:
@@ -313,11 +327,59 @@ class _Lowering:
 
 
 
+@dataclass(frozen=True)
+class PortElement:
+    """The RTL format of one model input element. `absorbed` (an overflow mode) when every
+    quantizer reading the element has this one format: the port carries its output, no logic;
+    None when they differ: the port carries the smallest format holding every reader's grid
+    (k, i, f each the max) and each reader is applied in the circuit."""
+
+    type: fx.FixedType
+    absorbed: str | None
+
+
+def port_elements(model: func.FuncOp, input_format: tuple[int, int, int] | None = None) -> dict[tuple[str, int], PortElement]:
+    """(port, element) -> its RTL format, from every quantizer that reads model input elements
+    (directly or through gathers), or `input_format` for every element (which must hold each
+    reader's grid). Elements no live quantizer reads are absent."""
+    views: dict[SSAValue, tuple[str, np.ndarray]] = {}
+    readers: dict[tuple[str, int], set[tuple[int, int, int, str]]] = {}
+    for op in model.body.ops:
+        if isinstance(op, hgq.InputOp):
+            views[op.result] = (op.port.data, np.arange(op.result.type.get_shape()[0]))
+        elif isinstance(op, hgq.GatherOp) and op.input in views:
+            port, index = views[op.input]
+            views[op.result] = (port, index[attr_array(op.index)])
+        elif isinstance(op, hgq.QuantizeOp) and op.input in views:
+            port, index = views[op.input]
+            for n, k, i, f in zip(index.tolist(), *(a.tolist() for a in op.kif()), strict=True):
+                if k + i + f <= 0:
+                    continue
+                reader = (k, max(i, -f), f, op.overflow.data)
+                if input_format is not None and any(a < b for a, b in zip(input_format, reader[:3])):
+                    layer = op.attributes.get("layer")
+                    where = f" (layer '{layer.data}')" if layer is not None else ""
+                    raise UserError(f"input-format={','.join(map(str, input_format))} cannot hold input '{port}' "
+                                    f"element {n} as its quantizer{where} reads it: k,i,f = {k},{max(i, -f)},{f}")
+                readers.setdefault((port, n), set()).add(reader)
+    out = {}
+    for key, formats in readers.items():
+        if input_format is not None:
+            out[key] = PortElement(fx.FixedType(*input_format), None)
+        elif len(formats) == 1:
+            k, i, f, overflow = next(iter(formats))
+            out[key] = PortElement(fx.FixedType(k, i, f), overflow)
+        else:
+            k, i, f = (max(fmt[n] for fmt in formats) for n in range(3))
+            out[key] = PortElement(fx.FixedType(k, i, f), None)
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1])))
+
+
 # -- one lowering rule per hgq op ------------------------------------------------------------
 
 @lowering(hgq.InputOp)
 def lower_input(lw: _Lowering, op: hgq.InputOp, env: dict) -> None:
-    env[op.result] = ("input", op.port.data)
+    env[op.result] = ("input", op.port.data, np.arange(op.result.type.get_shape()[0]))
 
 
 @lowering(hgq.ConstOp)
@@ -331,7 +393,7 @@ def lower_quantize(lw: _Lowering, op: hgq.QuantizeOp, env: dict) -> None:
     src = env[op.input]
     k, i, f = op.kif()
     if isinstance(src, tuple) and src[0] == "input":
-        env[op.result] = lw.lower_input(src[1], k, i, f, op.overflow.data)
+        env[op.result] = lw.read_input(src[1], src[2], k, i, f, op.round.data, op.overflow.data)
     elif isinstance(src, list) or src[0] == "const":
         args = zip(lw.elems(src), k, i, f, strict=True)
         env[op.result] = [lw.quantize(e, *kif, op.round.data, op.overflow.data) for e, *kif in args]
@@ -376,8 +438,12 @@ def lower_concat(lw: _Lowering, op: hgq.ConcatOp, env: dict) -> None:
 
 @lowering(hgq.GatherOp)
 def lower_gather(lw: _Lowering, op: hgq.GatherOp, env: dict) -> None:
-    x = lw.elems(env[op.input])
-    env[op.result] = [x[i] for i in attr_array(op.index).tolist()]
+    src, index = env[op.input], attr_array(op.index)
+    if isinstance(src, tuple) and src[0] == "input":  # a view of model input elements
+        env[op.result] = ("input", src[1], src[2][index])
+        return
+    x = lw.elems(src)
+    env[op.result] = [x[i] for i in index.tolist()]
 
 
 @lowering(hgq.LutOp)

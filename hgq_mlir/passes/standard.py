@@ -31,13 +31,15 @@ class HgqStandard(ModulePass):
     """Options: dense (CMVM solver: cse or csd), depth-slack (extra adder levels a dense layer
     may use to share more), max-width (widest exact value allowed, bits), prune (run hgq-prune
     and hgq-infer-precision), baseline (report the unpruned cost too), latency-cutoff (at most
-    that many adder levels between registers; < 0: combinational)."""
+    that many adder levels between registers; < 0: combinational), input-format=k,i,f (the
+    format every model input element arrives in)."""
 
     name = "hgq-standard"
 
     dense: str = "cse"
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
+    input_format: tuple[int, ...] = ()
     prune: bool = True
     baseline: bool = True
     latency_cutoff: int = -1
@@ -50,7 +52,8 @@ class HgqStandard(ModulePass):
             hgq_steps += [HgqPrune(), HgqInferPrecision(), CanonicalizePass()]
         return [
             *hgq_steps,
-            LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width),
+            LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width,
+                         input_format=self.input_format),
             CommonSubexpressionElimination(),
             DeadCodeElimination(),
             *([FxPipeline(latency_cutoff=self.latency_cutoff)] if self.latency_cutoff >= 0 else []),

@@ -273,8 +273,9 @@ def concat_ranges(m: Model, op: hgq.ConcatOp, r) -> Ranges:
 
 
 @range_rule(hgq.GatherOp)
-def gather_ranges(m: Model, op: hgq.GatherOp, r) -> Ranges:
-    return fixed.gather(r[op.input], attr_array(op.index))
+def gather_ranges(m: Model, op: hgq.GatherOp, r) -> Ranges | None:
+    x = r.get(op.input)  # None: model input elements, not quantized yet
+    return None if x is None else fixed.gather(x, attr_array(op.index))
 
 
 # -- hgq.lut ------------------------------------------------------------------------------------

@@ -33,7 +33,13 @@ class UserError(Exception):
         self.prefixed = prefixed
 
 
+def _no_controls(text: str) -> str:
+    """Control characters (a name's newline, an escape sequence) as `\\xNN`: one line, inert."""
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in text)
+
+
 def _say(line: str) -> None:
+    line = _no_controls(line)
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):
@@ -53,7 +59,7 @@ def run_tool(prog: str, body: Callable[[], int], argv: Sequence[str] = ()) -> in
     try:
         return body()
     except UserError as e:
-        message = " ".join(str(e).split("\n"))
+        message = str(e)
         _say(f"{prog}: {message}" if e.prefixed else message)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -203,8 +203,9 @@ def unsafe_models(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("unsafe")
     marker = root / "MARKER"
+    code = f"open({str(marker)!r}, 'w').close()"
     lam = keras.Sequential(
-        [keras.Input((2,)), keras.layers.Lambda(lambda x: (open(str(marker), "w").close(), x)[1], name="lam")], name="lam"
+        [keras.Input((2,)), keras.layers.Lambda(eval(f"lambda x: (exec({code!r}), x)[1]"), name="lam")], name="lam"
     )
     lam.save(root / "lambda.keras")
     plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="dense")], name="sys")
@@ -220,8 +221,8 @@ def unsafe_models(tmp_path_factory):
     with zipfile.ZipFile(root / "system.keras", "w") as z:
         for n, data in members.items():
             z.writestr(n, data)
-    if marker.exists():
-        marker.unlink()  # building the Lambda model ran its function once
+    assert marker.exists()  # control: building the Lambda model ran its code once
+    marker.unlink()
     return root, marker
 
 
@@ -307,28 +308,30 @@ def test_linear_literal_pattern_matches_like_xdsls():
 
 # -- IR mutation (property-based) --------------------------------------------------------
 
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|%[\w.$-]+|@[\w.$-]+|[\w.$-]+|\S')
-
-
 def _mutations():
+    """Mutations of IR text at the level of whitespace-separated words (their separators
+    kept): delete, duplicate, swap or copy words, or cut a word in two."""
     from hypothesis import strategies as st
 
     @st.composite
     def mutate(draw, text: str):
-        tokens = [m.group(0) for m in _TOKEN.finditer(text)]
+        parts = re.split(r"(\s+)", text)
+        words = list(range(0, len(parts), 2))  # even indices hold the words
         for _ in range(draw(st.integers(1, 3))):
-            kind = draw(st.sampled_from(["delete", "duplicate", "swap", "replace"]))
-            i = draw(st.integers(0, len(tokens) - 1))
-            j = draw(st.integers(0, len(tokens) - 1))
-            if kind == "delete" and len(tokens) > 1:
-                del tokens[i]
+            i, j = (draw(st.sampled_from(words)) for _ in range(2))
+            kind = draw(st.sampled_from(["delete", "duplicate", "swap", "copy", "cut"]))
+            if kind == "delete":
+                parts[i] = ""
             elif kind == "duplicate":
-                tokens.insert(i, tokens[i])
+                parts[i] = parts[i] + " " + parts[i]
             elif kind == "swap":
-                tokens[i], tokens[j] = tokens[j], tokens[i]
-            else:
-                tokens[i] = tokens[j]
-        return " ".join(tokens)
+                parts[i], parts[j] = parts[j], parts[i]
+            elif kind == "copy":
+                parts[i] = parts[j]
+            elif parts[i]:
+                k = draw(st.integers(0, len(parts[i])))
+                parts[i] = parts[i][:k] + draw(st.sampled_from([" ", "", '"', "{", "<", "%0"])) + parts[i][k:]
+        return "".join(parts)
 
     return mutate
 
@@ -385,7 +388,8 @@ def test_hostile_names_stay_inside_and_inert(name, inp, out, layer, tmp_path, ca
     assert not Path("/tmp/hgq_evil_top.v").exists() and not Path("/tmp/hgq_evil_top.json").exists()
     names = sorted(p.name for p in folder.iterdir())
     (verilog,) = [folder / n for n in names if n.endswith(".v")]
-    assert len(names) == 3 and "report.json" in names and verilog.stem + ".json" in names
+    assert "report.json" in names and verilog.stem + ".json" in names
+    assert all(n in ("report.json", verilog.name, verilog.stem + ".json") or n.endswith((".png", ".html")) for n in names)
     assert verilog.stem.isascii() and len(verilog.name) < 255
     text = verilog.read_text()
     assert text.isascii()
@@ -624,12 +628,14 @@ def test_rebuild_removes_this_tools_stale_files(tmp_path, capsys):
     out = tmp_path / "out"
     rc, _, err = in_process(capsys, a, "-t", "verilog", "-o", out, "--clock-period", "5")
     assert rc == 0, err
-    assert {p.name for p in out.iterdir()} == {"first.v", "first.json", "first.xdc", "build_vivado.tcl", "report.json"}
+    assert {"first.v", "first.json", "first.xdc", "build_vivado.tcl", "report.json"} <= {p.name for p in out.iterdir()}
     (out / "tb_first.v").write_text("// a testbench of the first build\n")
     (out / "notes.txt").write_text("mine\n")
     rc, _, err = in_process(capsys, b, "-t", "verilog", "-o", out)
     assert rc == 0, err
-    assert {p.name for p in out.iterdir()} == {"second.v", "second.json", "report.json", "notes.txt"}
+    names = {p.name for p in out.iterdir()}
+    assert {"second.v", "second.json", "report.json", "notes.txt"} <= names
+    assert not names & {"first.v", "first.json", "first.xdc", "build_vivado.tcl", "tb_first.v"}, names
 
 
 def test_foreign_folder_needs_force(tmp_path, capsys):
@@ -644,7 +650,7 @@ def test_foreign_folder_needs_force(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"design.v"}
     rc, _, err = in_process(capsys, src, "-t", "verilog", "-o", out, "--force")
     assert rc == 0, err
-    assert {p.name for p in out.iterdir()} == {"design.v", "first.v", "first.json", "report.json"}
+    assert {"design.v", "first.v", "first.json", "report.json"} <= {p.name for p in out.iterdir()}
     assert (out / "design.v").read_text() == "module mine; endmodule\n"
 
 

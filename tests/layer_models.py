@@ -184,4 +184,23 @@ def shared_input(seed: int = 0):
     return _train(model, (6, 2), seed)
 
 
-BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input)}
+def conv_table(seed: int = 0):
+    """QConvT2D (same padding: padded edges are table values of 0) and QConvT1D (valid, stride 2)."""
+    import keras
+    from hgq.layers import QConvT1D, QConvT2D, QDense
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((4, 4, 1), name="inp")
+        h = QConvT2D(2, 3, n_hl=1, d_hl=3, padding="same", activation="relu", name="convt2d")(inp)  # (4, 4, 2)
+        h = keras.layers.Reshape((8, 4), name="seq")(h)
+        h = QConvT1D(2, 3, n_hl=0, strides=2, name="convt1d")(h)  # (3, 2)
+        h = keras.layers.Flatten(name="flat")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="conv_table")
+    return _train(model, (4, 4, 1), seed)
+
+
+BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
+                                    conv_table)}

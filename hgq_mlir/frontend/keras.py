@@ -44,6 +44,22 @@ def load_keras(path: str | os.PathLike):
         raise FrontendError(f"{path}: cannot load Keras model: {first}") from None
 
 
+def check_h5_model(path: str | os.PathLike) -> None:
+    """A one-line FrontendError unless `path` is an HDF5 file holding a Keras model config."""
+    import h5py
+
+    from hgq_mlir.backend.names import printable
+
+    try:
+        with h5py.File(path, "r") as f:
+            has_model = "model_config" in f.attrs
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise FrontendError(f"{printable(str(path))}: an HDF5 (.h5) model that cannot be read ({printable(first)})") from None
+    if not has_model:
+        raise FrontendError(f"{printable(str(path))}: an HDF5 (.h5) model file without a Keras model config")
+
+
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -567,19 +583,39 @@ def _avgpool(block: Block, layer, x: SSAValue, r, shape):
     return y, r, (*out_spatial, channels)
 
 
-def _dense_table(block: Block, layer, x: SSAValue, r, shape):
+@layer_kind("QConvT1D", "QConvT2D")
+def _conv_table_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """A table convolution: the layer's own patches (zero padding included), then QDenseT's
+    tables at every output position."""
+    x, r, shape = _one_input(layer, ins)
+    kind = type(layer).__name__
+    dims = _spatial_dims(kind)
+    _check_conv_like(layer, kind, dims)
+    if len(shape) != dims + 1:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
+    out_spatial, index = sliding_windows(shape, tuple(layer.kernel_size), tuple(layer.strides), layer.padding)
+    patches = index.reshape(index.shape[0], -1)  # (positions, window x channels), the layer's patch order
+    return _dense_table(block, layer, x, r, (*out_spatial, patches.shape[1]), patches.reshape(-1))
+
+
+def _dense_table(block: Block, layer, x: SSAValue, r, shape, source: np.ndarray | None = None):
     """QDenseT: every (input i, output o) edge is a learned function of x_i quantized by its own
-    quantizer: a lookup table per edge, then the sum over i of the tables' quantized outputs."""
+    quantizer: a lookup table per edge, then the sum over i of the tables' quantized outputs.
+    `source` (flat, -1 for zero padding) picks the layer's inputs from x (default: x itself)."""
     n_in, n_out = shape[-1], int(layer.n_out)
     edges = (*shape, n_out)  # (..., n_in, n_out), as the layer broadcasts its input
-    index = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(*shape, 1), edges).reshape(-1)
+    if source is None:
+        source = np.arange(int(np.prod(shape)))
+    source = np.broadcast_to(source.reshape(*shape, 1), edges).reshape(-1)
+    index = np.maximum(source, 0)  # a padded edge reads any element: its quantizer outputs 0
     if r is not None:
         r = fixed.gather(r, index)
     x = _add(block, hgq.GatherOp(x, index, _type(r) if r is not None else _float_type(index.size)), layer).result
     if layer.enable_iq:
-        x, r = _quantize(block, layer, layer.iq, x, r, edges)
-    elif r is None:
-        raise FrontendError(f"layer '{layer.name}' (QDenseT): the first layer needs its input quantizer")
+        x, r = _quantize(block, layer, layer.iq, x, r, edges, zero=source < 0)
+    elif r is None or (source < 0).any():
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): a table layer without its input quantizer "
+                            f"must read quantized values and no padding")
 
     def edge_functions(g):
         t = layer.module(g[..., None], training=False)
@@ -657,7 +693,9 @@ def _maxpool(block: Block, layer, x: SSAValue, r, shape):
     return y, r, (*out_spatial, shape[-1])
 
 
-def _quantize(block: Block, layer, q, x: SSAValue, r, shape):
+def _quantize(block: Block, layer, q, x: SSAValue, r, shape, zero: np.ndarray | None = None):
+    """The layer's quantizer `q` on x; elements where `zero` holds get a zero-width format
+    (they are zero padding: every quantizer maps 0 to 0)."""
     inner = q.quantizer
     kind = type(inner).__name__
     if not hasattr(inner, "kif") or not hasattr(inner, "overflow_mode"):
@@ -672,6 +710,8 @@ def _quantize(block: Block, layer, q, x: SSAValue, r, shape):
     k, i, f = (
         np.rint(_numpy(inner.bw_mapper.bw_to_x(v, (1, *shape)))).astype(np.int64).reshape(n) for v in inner.kif
     )
+    if zero is not None:
+        k, i, f = (np.where(zero, 0, a) for a in (k, i, f))
     op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
     return op.result, fixed.quantized(r, k, i, f, round_mode, overflow)
 

@@ -788,3 +788,25 @@ def test_verify_non_ascii_model_and_mismatch_exit_code(small_model, tmp_path):
     (out / "mod_le.v").write_text(text.replace(assign.group(0), flipped))
     bad = hgq_verify(small_model, "--rtl", out, "-n", "300", "--sim", "iverilog")
     assert bad.returncode == 1 and "mismatches=0" not in bad.stdout, (bad.stdout, bad.stderr)
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
+def test_verify_simulates_in_bounded_batches(small_model, tmp_path, monkeypatch):
+    """-n larger than a batch: several simulation runs of at most BATCH vectors, every vector compared."""
+    from hgq_mlir.backend import simulate as sim_module
+    from hgq_mlir.backend import verify as verify_module
+
+    out = tmp_path / "rtl"
+    assert hgq_opt(small_model, "-t", "verilog", "-o", out).returncode == 0
+    sizes = []
+    real = sim_module.simulate
+
+    def counting(verilog, interface, mantissas, simulator="iverilog"):
+        sizes.append(next(iter(mantissas.values())).shape[0])
+        return real(verilog, interface, mantissas, simulator)
+
+    monkeypatch.setattr(verify_module, "BATCH", 100)
+    monkeypatch.setattr(sim_module, "simulate", counting)
+    mismatches, total, _ = verify_module.verify(str(small_model), out, 250, "iverilog")
+    assert sizes == [100, 100, 50]
+    assert mismatches == 0 and total == 250 * 3

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-import unicodedata
 from collections.abc import Iterator
 from typing import IO
 
@@ -78,17 +77,12 @@ _active: _Display | None = None
 
 
 def printable(text: str) -> str:
-    """`text` with control and format characters (escape sequences, carriage returns,
-    bidi overrides) written as escapes, so a name from a model file cannot drive the
-    terminal. Line breaks are kept only if `text` is several lines of a table."""
-    return "\n".join("".join(_escape(c) for c in line) for line in text.split("\n"))
+    """`text` with everything but printable ASCII escaped (`hgq_mlir.backend.names.printable`),
+    line by line, so a name from a model file cannot drive the terminal; a table's line
+    breaks are kept."""
+    from hgq_mlir.backend.names import printable as escape
 
-
-def _escape(c: str) -> str:
-    if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"):
-        return c
-    o = ord(c)
-    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+    return "\n".join(escape(line) for line in text.split("\n"))
 
 
 def is_terminal(stream: IO[str]) -> bool:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hgq_mlir import progress
+
 from hgq_mlir.cmvm.csd import csd_digit_count, csd_digits, solve_csd
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
 from hgq_mlir.cmvm.decompose import solve_two_stage
@@ -88,9 +90,11 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     if digits <= RESTART_DIGITS:
         alternatives += [functools.partial(solve_cse, w, bits, depth_slack, seed=seed, input_ranges=ranges)
                          for seed in range(RESTARTS)]
+    progress.solve(1, len(alternatives) + 1)
     best = solve_cse(w, bits, depth_slack, input_ranges=ranges)
     cost = estimate_luts(best, input_ranges) if alternatives else 0
-    for alternative in alternatives:  # the cheapest graph kept
+    for k, alternative in enumerate(alternatives, start=2):  # the cheapest graph kept
+        progress.solve(k, len(alternatives) + 1)
         g = alternative()
         c = estimate_luts(g, input_ranges) if g is not None else cost
         if c < cost:

@@ -104,6 +104,15 @@ class _UsageParser(argparse.ArgumentParser):
 class HgqOptMain(xDSLOptMain):
     version_format = "hgq-opt (hgq-mlir) on xdsl {xdsl_version}"
 
+    def _verilog(self) -> bool:
+        """`-t verilog`, with or without target options (`-t 'verilog{clock-period=5}'`)."""
+        from xdsl.utils.arg_spec import parse_spec
+
+        try:
+            return parse_spec(self.args.target).name == "verilog"
+        except Exception:
+            return False
+
     def register_all_dialects(self) -> None:
         from xdsl.dialects import builtin, comb, func, hw, seq
 
@@ -176,7 +185,7 @@ class HgqOptMain(xDSLOptMain):
         )
 
     def setup_pipeline(self) -> None:
-        if not self.args.passes and self.args.target == "verilog":
+        if not self.args.passes and self._verilog():
             self.args.passes = "hgq-standard"
         try:
             super().setup_pipeline()
@@ -189,7 +198,7 @@ class HgqOptMain(xDSLOptMain):
         stock = self.pipeline.callback
 
         def checked(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
-            if previous is None and self.args.target == "verilog":
+            if previous is None and self._verilog():
                 from hgq_mlir.plots import bit_widths
 
                 self.bit_widths = bit_widths(module)  # what HGQ learned, for bitwidths.png
@@ -262,13 +271,13 @@ class HgqOptMain(xDSLOptMain):
             raise UserError(f"{printable(self.get_input_name())}: cannot parse: {type(e).__name__}: {_one_line(e)}") from None
 
     def prepare_output(self) -> IO[str]:
-        if self.args.target == "verilog":
+        if self._verilog():
             return sys.stdout  # the target writes its own folder; the resource table goes here
         # Written only once the whole result exists: no half-written files.
         return sys.stdout if self.args.output_file is None else _DeferredFile(self.args.output_file)
 
     def output_resulting_program(self, prog: ModuleOp) -> str:
-        if self.args.target != "verilog":
+        if not self._verilog():
             return super().output_resulting_program(prog)
         from io import StringIO
 

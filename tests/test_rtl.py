@@ -136,3 +136,22 @@ def test_corrupted_constant_is_caught(tiny_model, tmp_path):
     v.write_text(head + "module" + body.replace(m.group(0), flipped, 1))
     mismatches, total, _ = verify(str(path), tmp_path, 500, "iverilog" if shutil.which("iverilog") else "auto")
     assert mismatches > 0
+
+
+def test_verilog_target_is_an_xdsl_target_with_one_handler_per_op(tmp_path):
+    """`-t verilog` is an xDSL Target; the printer has a handler for every op the lowering makes
+    and refuses the others (negative control: comb.mul)."""
+    from xdsl.dialects import comb, hw, seq
+    from xdsl.utils.target import Target
+
+    from hgq_mlir.backend.verilog import VerilogPrinter, VerilogTarget
+    from hgq_mlir.driver import HgqOptMain
+
+    assert issubclass(VerilogTarget, Target) and VerilogTarget.name == "verilog"
+    registry = VerilogPrinter.__dict__["print_op"].dispatcher.registry
+    for op in (hw.ConstantOp, hw.OutputOp, hw.ArrayCreateOp, hw.ArrayGetOp, comb.ExtractOp, comb.ConcatOp,
+               comb.ReplicateOp, comb.AddOp, comb.SubOp, comb.ICmpOp, comb.MuxOp, seq.CompRegOp):
+        assert op in registry, op
+    assert comb.MulOp not in registry
+    main = HgqOptMain(args=["-t", "verilog{clock-period=4}", "-o", str(tmp_path / "o")])
+    assert main.available_targets["verilog"]() is VerilogTarget

@@ -252,7 +252,7 @@ class VerilogTarget(Target):
     name = "verilog"
 
     out_dir: str = ""
-    clock_period: float | None = None
+    clock_period: float | int | None = None
     part: str = "xcvu13p-flga2577-2-e"
     force: bool = False
 

@@ -120,9 +120,9 @@ def rearrange(seed: int = 0):
 
 def tables(seed: int = 0):
     """QAffinedUnaryFunctionLUT, Keras LeakyReLU / ELU / a clipped ReLU on quantized values,
-    and QEinsumDenseBatchnorm."""
+    QEinsumDenseBatchnorm and a standalone Quantizer layer."""
     import keras
-    from hgq.layers import QAffinedUnaryFunctionLUT, QDense, QEinsumDenseBatchnorm, QUnaryFunctionLUT
+    from hgq.layers import QAffinedUnaryFunctionLUT, QDense, QEinsumDenseBatchnorm, Quantizer, QUnaryFunctionLUT
 
     keras.utils.set_random_seed(seed)
     w, r = _scopes()
@@ -130,6 +130,7 @@ def tables(seed: int = 0):
         inp = keras.Input((4, 3), name="inp")
         h = QEinsumDenseBatchnorm("btc,cd->btd", (4, 4), bias_axes="d", activation="relu", name="edbn")(inp)
         h = keras.layers.Flatten(name="flat")(h)
+        h = Quantizer(name="standalone_q")(h)
         h = QUnaryFunctionLUT("tanh", name="lut")(h)
         a = keras.layers.LeakyReLU(0.25, name="leaky")(h)
         b = keras.layers.ELU(name="elu")(h)
@@ -202,5 +203,24 @@ def conv_table(seed: int = 0):
     return _train(model, (4, 4, 1), seed)
 
 
+def einsum_table(seed: int = 0):
+    """QEinsumDenseT: a table per (token, feature, output) edge contracted over features, with
+    a kernel-only output axis and a transposed output; then one contracting over tokens.
+    (HGQ2 0.2.0 builds QEinsumDenseT's hidden layers with the wrong input width: n_hl=0.)"""
+    import keras
+    from hgq.layers import QDense, QEinsumDenseT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((3, 4), name="inp")
+        h = QEinsumDenseT("btc,cd->bdt", (2, 3), n_hl=0, bias_axes="d", name="edt_a")(inp)  # (2, 3)
+        h = QEinsumDenseT("bdt,te->bde", (2, 2), n_hl=0, batch_norm=True, name="edt_b")(h)  # (2, 2)
+        h = keras.layers.Flatten(name="flat")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="einsum_table")
+    return _train(model, (3, 4), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
-                                    conv_table)}
+                                    conv_table, einsum_table)}

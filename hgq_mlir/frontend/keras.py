@@ -217,6 +217,16 @@ def _concatenate_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     return _concatenate(block, layer, ins)
 
 
+@layer_kind("Quantizer")
+def _quantizer_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """HGQ2's standalone quantizer layer (without a scaler or an affine map)."""
+    x, r, shape = _one_input(layer, ins)
+    for option in ("scaler", "affine"):
+        if getattr(layer, option, None) is not None:
+            raise FrontendError(f"layer '{layer.name}' (Quantizer): {option}={getattr(layer, option)} is not supported")
+    return (*_quantize(block, layer, layer, x, r, shape), shape)
+
+
 @layer_kind("QUnaryFunctionLUT", "QAffinedUnaryFunctionLUT")
 def _function_table(block: Block, layer, ins: list[tuple]) -> tuple:
     x, r, shape = _one_input(layer, ins)
@@ -607,6 +617,46 @@ def _dense_table(block: Block, layer, x: SSAValue, r, shape, source: np.ndarray 
     if source is None:
         source = np.arange(int(np.prod(shape)))
     source = np.broadcast_to(source.reshape(*shape, 1), edges).reshape(-1)
+    positions = int(np.prod(shape[:-1]))
+    sums = np.arange(positions * n_in * n_out).reshape(positions, n_in, n_out).transpose(0, 2, 1).reshape(-1, n_in)
+
+    def edge_functions(g):
+        t = layer.module(g[..., None], training=False)
+        if layer.enable_bn:
+            t = layer.bn_module(t, training=False) / np.sqrt(n_in)
+        return layer.toq(t, training=False)
+
+    return _edge_tables(block, layer, x, r, edges, source, sums, edge_functions, (*shape[:-1], n_out))
+
+
+@layer_kind("QEinsumDenseT")
+def _einsum_table_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """QEinsumDenseT: the input broadcast to the layer's pre-sum shape, a table per element,
+    the sum over the contracted axes, the output transposed as the layer does."""
+    x, r, shape = _one_input(layer, ins)
+    reshape, presum = (tuple(int(d) for d in s[1:]) for s in layer._broadcast_shapes((1, *shape)))
+    source = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(reshape), presum).reshape(-1)
+    contract = [a - 1 for a in layer._contract_axes]
+    keep = [d for d in range(len(presum)) if d not in contract]
+    n_in = int(np.prod([presum[d] for d in contract]))
+    sums = np.arange(int(np.prod(presum))).reshape(presum).transpose(keep + contract).reshape(-1, n_in)
+    post = [presum[d] for d in keep]
+    order = np.arange(int(np.prod(post))).reshape((1, *post)).transpose(layer._output_transpose).reshape(-1)
+
+    def edge_functions(g):
+        t = layer._apply_batch_norm(layer.module(g[..., None], training=False), training=False)
+        return layer.toq(t, training=False)
+
+    out_shape = tuple(int(d) for d in layer.compute_output_shape((None, *shape))[1:])
+    return _edge_tables(block, layer, x, r, presum, source, sums[order], edge_functions, out_shape)
+
+
+def _edge_tables(block: Block, layer, x: SSAValue, r, edges, source: np.ndarray, sums: np.ndarray, fn: Callable,
+                 out_shape) -> tuple:
+    """A table layer: x's elements at `source` (-1: zero padding) in the layer's pre-sum shape
+    `edges`, each quantized by its own input quantizer and looked up in its own table (`fn`,
+    the layer's sub-network and table quantizer), then summed in the groups `sums`
+    (outputs x summed edges) and passed through the layer's activation."""
     index = np.maximum(source, 0)  # a padded edge reads any element: its quantizer outputs 0
     if r is not None:
         r = fixed.gather(r, index)
@@ -616,23 +666,13 @@ def _dense_table(block: Block, layer, x: SSAValue, r, shape, source: np.ndarray 
     elif r is None or (source < 0).any():
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): a table layer without its input quantizer "
                             f"must read quantized values and no padding")
-
-    def edge_functions(g):
-        t = layer.module(g[..., None], training=False)
-        if layer.enable_bn:
-            t = layer.bn_module(t, training=False) / np.sqrt(n_in)
-        return layer.toq(t, training=False)
-
-    x, r = _table(block, layer, x, r, edges, edge_functions)
-    positions = int(np.prod(shape[:-1]))
-    patches = np.arange(positions * n_in * n_out).reshape(positions, n_in, n_out).transpose(0, 2, 1).reshape(-1, n_in)
-    wm = np.ones((n_in, 1), dtype=np.int64)
-    we = np.zeros((n_in, 1), dtype=np.int64)
+    x, r = _table(block, layer, x, r, edges, fn)
+    wm = np.ones((sums.shape[1], 1), dtype=np.int64)
+    we = np.zeros((sums.shape[1], 1), dtype=np.int64)
     w = _add(block, hgq.ConstOp(wm, we)).result
-    r = fixed.linear_windows(r, patches, wm.astype(object), we, None, None)
-    y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
+    r = fixed.linear_windows(r, sums, wm.astype(object), we, None, None)
+    y = _add(block, hgq.ConvOp(x, w, None, sums, _type(r)), layer).result
     y, r = _activation(block, layer, y, r)
-    out_shape = (*shape[:-1], n_out)
     if getattr(layer, "enable_oq", False):
         y, r = _quantize(block, layer, layer.oq, y, r, out_shape)
     return y, r, out_shape

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class CompileResult:
     paths: dict[str, Path]
     seconds: float
     model: Any = field(repr=False, default=None)
+    source: Path | None = None  # the model file compiled, if it came from one
     _ir: dict = field(repr=False, default_factory=dict)
 
     def ir(self, level: str = "hw") -> str:
@@ -138,8 +140,12 @@ class CompileResult:
 
         if n < 1:
             raise UserError(f"verify: n={n} must be at least 1")
-        with user_errors():
-            mismatches, total, sim = verify(self.model, self.out_dir, n, simulator, seed)
+        with user_errors(), tempfile.TemporaryDirectory(prefix="hgq-verify-") as tmp:
+            source = self.source
+            if source is None:  # a live model: hgq-verify reads a file
+                source = Path(tmp) / "model.keras"
+                self.model.save(source)
+            mismatches, total, sim = verify(str(source), self.out_dir, n, simulator, seed)
         return VerifyResult(mismatches, total, n, sim)
 
 
@@ -185,9 +191,16 @@ def _load(model_or_path):
     from hgq_mlir.frontend.keras import load_keras
 
     if isinstance(model_or_path, str | os.PathLike):
-        if not os.path.isfile(model_or_path):
-            raise UserError(f"{os.fspath(model_or_path)}: no such input file")  # as hgq-opt says it
-        return load_keras(model_or_path)
+        from hgq_mlir.backend.names import printable
+        from hgq_mlir.driver import check_keras_file
+
+        path = os.fspath(model_or_path)
+        if os.path.isdir(path):  # the checks and messages of hgq-opt
+            raise UserError(f"{printable(path)}: is a directory, not an input file")
+        if not os.path.exists(path):
+            raise UserError(f"{printable(path)}: no such input file")
+        check_keras_file(path)
+        return load_keras(path)
     if hasattr(model_or_path, "layers") and hasattr(model_or_path, "predict"):
         return model_or_path
     raise UserError(f"expected a keras.Model or a model file path, got {type(model_or_path).__name__}")
@@ -257,4 +270,6 @@ def compile(model_or_path, out_dir: str | os.PathLike, *, latency_cutoff: int | 
 
         paths.update(write_plots(out, report, bit_widths(snapshots["hgq"])))
     manifest = json.loads(paths["manifest"].read_text())
-    return CompileResult(out, Report.from_dict(report), manifest, paths, time.perf_counter() - start, model, snapshots)
+    source = Path(model_or_path) if isinstance(model_or_path, str | os.PathLike) else None
+    return CompileResult(out, Report.from_dict(report), manifest, paths, time.perf_counter() - start, model, source,
+                         snapshots)

@@ -33,7 +33,7 @@ def checkpoints(tmp_path_factory):
     from hgq.config import QuantizerConfigScope
     from hgq.layers import QDense
 
-    from hgq_mlir.zoo import synthetic_data
+    from zoo import synthetic_data
 
     folder = tmp_path_factory.mktemp("front")
     x, y = synthetic_data(512, n_in=6, n_out=3, seed=5)
@@ -61,7 +61,7 @@ def test_sweep_rows_errors_plots_and_rerun(checkpoints, tmp_path):
     bad = [r for r in rows if r["status"] == "error"]
     assert len(ok) == 6 and len(bad) == 2
     for r in bad:
-        assert r["EBOPs"] == 2000 and BROKEN in r["error"] and "cannot load Keras model" in r["error"]
+        assert r["EBOPs"] == 2000 and BROKEN in r["error"] and "not a Keras model" in r["error"]
         assert "\n" not in r["error"] and r["luts"] is None
     for r in ok:
         assert r["luts"] > 0 and r["dsps"] == 0 and r["adders"] > 0 and r["error"] == "" and r["seconds"] > 0

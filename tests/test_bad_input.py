@@ -454,7 +454,7 @@ def test_bad_interface_attribute(interface, message, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("%s = comb.mul %xx, %yy : i5", "comb.mul: the Verilog target cannot emit this op"),
+    ("%s = comb.divs %xx, %yy : i5", "comb.divs: the Verilog target cannot emit this op"),
     ('%c = "comb.icmp"(%xx, %yy) <{predicate = 12 : i64}> : (i5, i5) -> i1\n  %s = comb.add %xx, %yy : i5',
      "comb.icmp: predicate 12"),
     ('%p = "comb.parity"(%xx) : (i5) -> i1\n  %s = comb.add %xx, %yy : i5', "comb.parity: the Verilog target cannot emit this op"),

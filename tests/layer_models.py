@@ -222,5 +222,65 @@ def einsum_table(seed: int = 0):
     return _train(model, (3, 4), seed)
 
 
+def multiply(seed: int = 0):
+    """QMultiply of an unsigned (ReLU) and a signed branch, three-way; QAveragePow2."""
+    import keras
+    from hgq.layers import QAveragePow2, QDense, QMultiply
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6,), name="inp")
+        a = QDense(4, activation="relu", name="a")(inp)
+        b = QDense(4, name="b")(inp)
+        c = QDense(4, name="c")(inp)
+        h = QMultiply(name="mul2")([a, b])
+        g = QMultiply(name="mul3")([a, b, c])
+        h = QAveragePow2(name="avg")([h, g])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="multiply")
+    return _train(model, (6,), seed)
+
+
+def contraction(seed: int = 0):
+    """QEinsum of two computed tensors (attention-score-like, q . k^T) and QDot."""
+    import keras
+    from hgq.layers import QDense, QDot, QEinsum, QEinsumDense
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((4, 3), name="inp")
+        q = QEinsumDense("btc,cd->btd", (4, 2), name="q")(inp)
+        k = QEinsumDense("btc,cd->btd", (4, 2), name="k")(inp)
+        s = QEinsum("bqd,bkd->bqk", name="scores")([q, k])  # (4, 4)
+        v = keras.layers.Flatten(name="flat_q")(q)
+        u = keras.layers.Flatten(name="flat_k")(k)
+        d = QDot(axes=1, name="dot")([v, u])  # (1,)
+        h = keras.layers.Concatenate(name="cat")([keras.layers.Flatten(name="flat_s")(s), d])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="contraction")
+    return _train(model, (4, 3), seed)
+
+
+def softmax(seed: int = 0):
+    """QSoftmax (stable) over 8 logits, and a non-stable one over the last axis of a 2-D tensor."""
+    import keras
+    from hgq.layers import QDense, QSoftmax
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((8,), name="inp")
+        h = QDense(8, name="logits")(inp)
+        a = QSoftmax(name="softmax")(h)
+        t = keras.layers.Reshape((2, 4), name="rows")(QDense(8, enable_oq=True, name="logits2")(inp))
+        b = QSoftmax(axis=-1, stable=False, name="softmax_ns")(t)
+        h = keras.layers.Concatenate(name="cat")([a, keras.layers.Flatten(name="flat")(b)])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="softmax")
+    return _train(model, (8,), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
-                                    conv_table, einsum_table)}
+                                    conv_table, einsum_table, multiply, contraction, softmax)}

@@ -21,12 +21,28 @@ from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
+PRODUCTS = ("contraction", "multiply", "softmax")
+_TRAINED: dict[str, tuple] = {}
+
+
+def _trained(name: str, tmp_path_factory) -> tuple:
+    """Each test model trained and saved once per session."""
+    if name not in _TRAINED:
+        model = BUILDERS[name](seed=2)
+        path = tmp_path_factory.mktemp("layers") / f"{model.name}.keras"
+        model.save(path)
+        _TRAINED[name] = (model, path)
+    return _TRAINED[name]
+
+
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
 def layer_model(request, tmp_path_factory):
-    model = BUILDERS[request.param](seed=2)
-    path = tmp_path_factory.mktemp("layers") / f"{model.name}.keras"
-    model.save(path)
-    return model, path
+    return _trained(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=PRODUCTS)
+def product_model(request, tmp_path_factory):
+    return _trained(request.param, tmp_path_factory)
 
 
 def _inputs(model, n: int, seed: int) -> np.ndarray:
@@ -67,6 +83,16 @@ def test_fx_interpreter_matches_keras(layer_model, tmp_path):
 def test_rtl_matches_keras(layer_model, tmp_path, pipeline):
     model, path = layer_model
     compile_model(str(path), tmp_path, pipeline)
+    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
+    assert mismatches == 0
+
+
+@pytest.mark.parametrize("pipeline", ["hgq-standard{multiplier=lut}", "hgq-standard{multiplier=dsp latency-cutoff=2}"])
+def test_products_with_each_multiplier(product_model, tmp_path, pipeline):
+    model, path = product_model
+    report = compile_model(str(path), tmp_path, pipeline)
+    assert (report["dsps"] > 0) == ("dsp" in pipeline)
     mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0

@@ -249,6 +249,13 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     return 0
 
 
+def dsp_blocks(op: comb.MulOp, bits: dict) -> int:
+    """DSP48E2 blocks of a `*` (27 x 18 signed each), by its operands' real widths (below
+    their sign or zero extensions)."""
+    wide, narrow = sorted((_extent(bits[v]) for v in op.inputs[:2]), reverse=True)
+    return -(-wide // 27) * -(-narrow // 18)
+
+
 def _table_luts(op: hw.ArrayGetOp) -> int:
     """A constant table, per output bit: one 6-LUT per distinct non-constant 64-entry slice
     (the low six index bits), plus the select among slices beyond what the free MUXF7/F8
@@ -308,10 +315,12 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
         cost = _lut_cost(op, need, bits)
         is_adder = isinstance(op, comb.AddOp | comb.SubOp)
-        is_level = is_adder or isinstance(op, hw.ArrayGetOp)  # a table lookup is a logic level too
+        is_level = is_adder or isinstance(op, hw.ArrayGetOp | comb.MulOp)  # a table lookup is a logic level too
         if cost or is_adder:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
+        if isinstance(op, comb.MulOp):
+            per_layer[layer]["dsps"] = per_layer[layer].get("dsps", 0) + dsp_blocks(op, bits)
         if isinstance(op, seq.CompRegOp):
             per_layer[layer]["ffs"] += ffs[op]
             per_layer[layer]["srls"] += srls[op]
@@ -346,7 +355,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         "luts": total["luts"],
         "ffs": total["ffs"],
         "srls": total["srls"],
-        "dsps": 0,
+        "dsps": sum(d.get("dsps", 0) for d in per_layer.values()),
         "adders": total["adders"],
         "latency": interface["latency"],
         "adder_levels": int(levels),
@@ -368,7 +377,7 @@ def format_table(report: dict) -> str:
         total["luts_unpruned"] = report["luts_unpruned"]
     lines.append(row("total", total))
     srls = f", {report['srls']} SRL16E (register chains)" if report.get("srls") else ""
-    lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs 0{srls}")
+    lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs {report['dsps']}{srls}")
     if report.get("constant_outputs"):
         lines.append("every output is constant: the RTL drives constants (no logic)")
     return "\n".join(lines)

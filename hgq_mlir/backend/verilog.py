@@ -182,6 +182,11 @@ class VerilogPrinter(BasePrinter):
         self.wire(res, w, f"{self.ref(op.lhs, op)} - {self.ref(op.rhs, op)}")
 
     @print_op.register
+    def _(self, op: comb.MulOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, " * ".join(self.ref(v, op) for v in op.inputs))
+
+    @print_op.register
     def _(self, op: comb.ICmpOp) -> None:
         res, w = self.result(op)
         predicate = op.predicate.value.data

@@ -135,6 +135,28 @@ class MinOp(_Binary):
     traits = traits_def(Pure(), Commutative())
 
 
+@irdl_op_definition
+class MulOp(IRDLOperation):
+    """lhs * rhs, exact: the result keeps every fractional bit of both (f = f_lhs + f_rhs)."""
+
+    name = "fx.mul"
+
+    lhs = operand_def(FixedType)
+    rhs = operand_def(FixedType)
+    result = result_def(FixedType)
+    traits = traits_def(Pure(), Commutative())
+
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, result_type: FixedType, attributes=None):
+        super().__init__(operands=[lhs, rhs], result_types=[result_type], attributes=attributes)
+
+    def verify_(self) -> None:
+        f = _fixed(self.lhs, "lhs").frac + _fixed(self.rhs, "rhs").frac
+        if self.result.type.frac != f:
+            raise VerifyException(f"fx.mul result must have f = f_lhs + f_rhs = {f}, got {self.result.type.frac}")
+
+
 class _Unary(IRDLOperation):
     input = operand_def(FixedType)
     result = result_def(FixedType)
@@ -427,6 +449,6 @@ class OutputOp(_Port):
 
 FX = Dialect(
     "fx",
-    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
+    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, MulOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
     [FixedType, RoundModeAttr, OverflowModeAttr],
 )

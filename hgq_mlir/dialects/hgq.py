@@ -353,7 +353,16 @@ class MinOp(_Elementwise):
     INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.minimum)
 
 
-ELEMENTWISE = (AddOp, SubOp, MaxOp, MinOp)
+@irdl_op_definition
+class MulOp(_Elementwise):
+    """a * b, elementwise, exact (the product of two computed values)."""
+
+    name = "hgq.mul"
+    traits = traits_def(Pure(), Commutative())
+    INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.mul)
+
+
+ELEMENTWISE = (AddOp, SubOp, MaxOp, MinOp, MulOp)
 
 
 @irdl_op_definition
@@ -566,7 +575,7 @@ class LutOp(_UnaryWithArrays):
 
 HGQ = Dialect(
     "hgq",
-    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp,
+    [InputOp, QuantizeOp, ConstOp, DenseOp, ConvOp, MaxPoolOp, ReluOp, AddOp, SubOp, MaxOp, MinOp, MulOp,
      ConcatOp, GatherOp, LutOp, OutputOp],
     [FixedType, RoundModeAttr, OverflowModeAttr],
 )

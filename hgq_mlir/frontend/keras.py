@@ -111,7 +111,8 @@ def port_name(stem: str, n: int, count: int) -> str:
     return stem if count == 1 else f"{stem}{n}"
 
 
-MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp}
+MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp,
+          "QMultiply": hgq.MulOp, "QAveragePow2": hgq.AddOp}
 
 # Keras class name -> handler(block, layer, inputs) -> (ssa, ranges, shape): one per layer kind
 LAYERS: dict[str, Callable] = {}
@@ -285,20 +286,172 @@ def _sum_layer(block: Block, layer, x: SSAValue, r, shape):
 
 
 def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
+    """An elementwise merge of its inputs (each through its own input quantizer), folded left;
+    QAveragePow2 then scales the sum by its power of two."""
     kind = type(layer).__name__
-    if len(ins) != 2 or ins[0][2] != ins[1][2]:
-        raise FrontendError(f"layer '{layer.name}' ({kind}): only two inputs of one shape are supported")
-    quantized = []
+    if len(ins) < 2 or len({shape for _, _, shape in ins}) != 1 or (kind == "QSubtract" and len(ins) != 2):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): inputs of one shape are supported "
+                            f"(got {', '.join(str(s) for _, _, s in ins)})")
+    quantized = _quantized_inputs(block, layer, ins)
+    y, r = quantized[0]
+    for b, rb in quantized[1:]:
+        r = MERGES[kind].INTERVAL(r, rb)
+        y = _add(block, MERGES[kind](y, b, _type(r)), layer).result
+    shape = ins[0][2]
+    if kind == "QAveragePow2":
+        y, r = _scale(block, layer, y, r, float(layer._scale))
+    if layer.enable_oq:
+        y, r = _quantize(block, layer, layer.oq, y, r, shape)
+    return y, r, shape
+
+
+def _quantized_inputs(block: Block, layer, ins: list[tuple]) -> list[tuple]:
+    """(ssa, ranges) of every input of a multi-input layer, through its own input quantizer."""
+    out = []
     for n, (x, r, shape) in enumerate(ins):
         if layer.enable_iq:
             x, r = _quantize(block, layer, layer.iq[n], x, r, shape)
         elif r is None:
-            raise FrontendError(f"layer '{layer.name}' ({kind}): an unquantized input needs the input quantizer")
-        quantized.append((x, r))
-    (a, ra), (b, rb) = quantized
-    r = MERGES[kind].INTERVAL(ra, rb)
-    y = _add(block, MERGES[kind](a, b, _type(r)), layer).result
-    shape = ins[0][2]
+            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): an unquantized input needs the input quantizer")
+        out.append((x, r))
+    return out
+
+
+def _scale(block: Block, layer, x: SSAValue, r, scale: float) -> tuple:
+    """x * scale for a power of two, exactly: a 1x1 kernel of that value at every element."""
+    e = np.log2(scale)
+    if e != np.rint(e):
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): scale {scale} is not a power of two")
+    wm, we = np.ones((1, 1), dtype=np.int64), np.full((1, 1), int(e), dtype=np.int64)
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    patches = np.arange(len(r)).reshape(-1, 1)
+    r = fixed.linear_windows(r, patches, wm.astype(object), we, None, None)
+    return _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result, r
+
+
+@layer_kind("QDot", "QEinsum")
+def _contraction_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """A contraction of two computed tensors: every output element is the sum of products of
+    element pairs (einsum's), built as gathers, one product per pair and unit-weight sums."""
+    kind = type(layer).__name__
+    if len(ins) != 2:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): exactly two inputs are supported, got {len(ins)}")
+    (a, ra), (b, rb) = _quantized_inputs(block, layer, ins)
+    shapes = [shape for _, _, shape in ins]
+    spec_a, spec_b, spec_out = _dot_letters(layer, shapes) if kind == "QDot" else _einsum2_letters(layer, shapes)
+    sizes = dict(zip(spec_a, shapes[0], strict=True)) | dict(zip(spec_b, shapes[1], strict=True))
+    if any(sizes[c] != n for spec, shape in zip((spec_a, spec_b), shapes) for c, n in zip(spec, shape, strict=True)):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shapes {shapes} disagree on a contracted axis")
+    letters = sorted(sizes)
+    grid = np.indices([sizes[c] for c in letters]).reshape(len(letters), -1)
+
+    def flat(spec: str) -> np.ndarray:
+        if not spec:
+            return np.zeros(grid.shape[1], dtype=np.int64)
+        return np.ravel_multi_index([grid[letters.index(c)] for c in spec], [sizes[c] for c in spec])
+
+    out_index = flat(spec_out)
+    order = np.argsort(out_index, kind="stable")
+    n_out = int(np.prod([sizes[c] for c in spec_out]))
+    pairs = order.size // n_out
+    ia, ib = flat(spec_a)[order], flat(spec_b)[order]
+    ra, rb = fixed.gather(ra, ia), fixed.gather(rb, ib)
+    ga = _add(block, hgq.GatherOp(a, ia, _type(ra)), layer).result
+    gb = _add(block, hgq.GatherOp(b, ib, _type(rb)), layer).result
+    r = fixed.mul(ra, rb)
+    y = _add(block, hgq.MulOp(ga, gb, _type(r)), layer).result
+    if pairs > 1:
+        sums = np.arange(order.size).reshape(n_out, pairs)
+        wm, we = np.ones((pairs, 1), dtype=np.int64), np.zeros((pairs, 1), dtype=np.int64)
+        w = _add(block, hgq.ConstOp(wm, we)).result
+        r = fixed.linear_windows(r, sums, wm.astype(object), we, None, None)
+        y = _add(block, hgq.ConvOp(y, w, None, sums, _type(r)), layer).result
+    if kind == "QDot":  # Keras keeps a unit axis where everything is contracted
+        shape = tuple(int(d) for d in layer.compute_output_shape([(None, *s) for s in shapes])[1:])
+    else:
+        shape = tuple(sizes[c] for c in spec_out)
+    if layer.enable_oq:
+        y, r = _quantize(block, layer, layer.oq, y, r, shape)
+    return y, r, shape
+
+
+def _dot_letters(layer, shapes) -> tuple[str, str, str]:
+    """Keras Dot's contraction as einsum letters (batch axis excluded): the contracted axes
+    share a letter; the output is a's other axes, then b's."""
+    if getattr(layer, "normalize", False):
+        raise FrontendError(f"layer '{layer.name}' (QDot): normalize=True is not supported")
+    axes = layer.axes if isinstance(layer.axes, list | tuple) else (layer.axes, layer.axes)
+    ranks = [len(s) for s in shapes]
+    ax = [(x if x >= 0 else x + r + 1) - 1 for x, r in zip(axes, ranks, strict=True)]
+    if not all(0 <= x < r for x, r in zip(ax, ranks, strict=True)):
+        raise FrontendError(f"layer '{layer.name}' (QDot): axes={layer.axes} must name non-batch axes")
+    free = iter("abcdefghijklmnopqrstuvwxy")
+    spec_a = [next(free) for _ in range(ranks[0])]
+    spec_b = [next(free) for _ in range(ranks[1])]
+    spec_b[ax[1]] = spec_a[ax[0]]
+    out = [c for n, c in enumerate(spec_a) if n != ax[0]] + [c for n, c in enumerate(spec_b) if n != ax[1]]
+    return "".join(spec_a), "".join(spec_b), "".join(out)
+
+
+def _einsum2_letters(layer, shapes) -> tuple[str, str, str]:
+    """QEinsum's equation for two operands, with `...` spelled out and the batch letter dropped."""
+    try:
+        lhs, out = layer.equation.replace(" ", "").split("->")
+        specs = lhs.split(",")
+    except ValueError:
+        raise FrontendError(f"layer '{layer.name}' (QEinsum): cannot read equation '{layer.equation}'") from None
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in layer.equation]
+    expanded = []
+    for spec, shape in zip(specs, shapes, strict=True):
+        if "..." in spec:
+            ell = "".join(free[: len(shape) + 1 - (len(spec) - 3)])
+            spec, out = spec.replace("...", ell), out.replace("...", ell)
+        expanded.append(spec)
+    if any(len(s) != len(shape) + 1 for s, shape in zip(expanded, shapes, strict=True)) or any(len(set(s)) != len(s) for s in expanded):
+        raise FrontendError(f"layer '{layer.name}' (QEinsum): equation '{layer.equation}' is not supported")
+    batch = {s[0] for s in expanded} | {out[:1]}
+    if len(batch) != 1:
+        raise FrontendError(f"layer '{layer.name}' (QEinsum): equation '{layer.equation}' must keep the batch axis first")
+    return expanded[0][1:], expanded[1][1:], out[1:]
+
+
+@layer_kind("QSoftmax")
+def _softmax_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """HGQ2's softmax: (max - x when stable), the exp table, the sum over the axes, the inverse
+    table of the sum, and the product of each exp with its group's inverse."""
+    x, r, shape = _one_input(layer, ins)
+    if layer.enable_iq:
+        x, r = _quantize(block, layer, layer.iq, x, r, shape)
+    if r is None:
+        raise FrontendError(f"layer '{layer.name}' (QSoftmax): its input must be quantized (enable its input quantizer)")
+    axes = [a - 1 for a in layer.axes]
+    if any(not 0 <= a < len(shape) for a in axes):
+        raise FrontendError(f"layer '{layer.name}' (QSoftmax): axes={tuple(layer.axes)} must name non-batch axes")
+    keep = [d for d in range(len(shape)) if d not in axes]
+    groups = np.arange(int(np.prod(shape))).reshape(shape).transpose(keep + axes).reshape(-1, int(np.prod([shape[a] for a in axes])))
+    group_of = np.empty(groups.size, dtype=np.int64)
+    group_of[groups] = np.arange(len(groups))[:, None]
+    inv_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
+    exp, inv = layer.exp_table, layer.inv_table
+    if layer.stable:
+        rm = fixed.window_max(r, groups)
+        m = _add(block, hgq.MaxPoolOp(x, groups, _type(rm)), layer).result
+        rm = fixed.gather(rm, group_of)
+        m = _add(block, hgq.GatherOp(m, group_of, _type(rm)), layer).result
+        r = fixed.sub(rm, r)
+        x = _add(block, hgq.SubOp(m, x, _type(r)), layer).result
+        x, r = _quantize(block, exp, exp.iq, x, r, shape)
+    e, re = _table(block, exp, x, r, shape)
+    wm, we = np.ones((groups.shape[1], 1), dtype=np.int64), np.zeros((groups.shape[1], 1), dtype=np.int64)
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    rs = fixed.linear_windows(re, groups, wm.astype(object), we, None, None)
+    s = _add(block, hgq.ConvOp(e, w, None, groups, _type(rs)), layer).result
+    s, rs = _quantize(block, inv, inv.iq, s, rs, inv_shape)
+    d, rd = _table(block, inv, s, rs, inv_shape)
+    rd = fixed.gather(rd, group_of)
+    d = _add(block, hgq.GatherOp(d, group_of, _type(rd)), layer).result
+    r = fixed.mul(re, rd)
+    y = _add(block, hgq.MulOp(e, d, _type(r)), layer).result
     if layer.enable_oq:
         y, r = _quantize(block, layer, layer.oq, y, r, shape)
     return y, r, shape

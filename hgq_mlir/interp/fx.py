@@ -97,6 +97,13 @@ class FxFunctions(InterpreterFunctions):
     def run_min(self, interpreter: Interpreter, op: fx.MinOp, args: PythonValues) -> PythonValues:
         return self._binary(np.minimum, op, args)
 
+    @impl(fx.MulOp)
+    def run_mul(self, interpreter: Interpreter, op: fx.MulOp, args: PythonValues) -> PythonValues:
+        a, b = (np.asarray(v) for v in args)
+        if op.lhs.type.width + op.rhs.type.width >= 62:
+            a, b = a.astype(object), b.astype(object)
+        return (_stored(a * b, op.result.type),)
+
     @impl(fx.NegOp)
     def run_neg(self, interpreter: Interpreter, op: fx.NegOp, args: PythonValues) -> PythonValues:
         return (_stored(-args[0], op.result.type),)

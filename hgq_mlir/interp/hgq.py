@@ -99,6 +99,14 @@ class HgqFunctions(InterpreterFunctions):
     def run_min(self, interpreter: Interpreter, op: hgq.MinOp, args: PythonValues) -> PythonValues:
         return (_elementwise(np.minimum, *args),)
 
+    @impl(hgq.MulOp)
+    def run_mul(self, interpreter: Interpreter, op: hgq.MulOp, args: PythonValues) -> PythonValues:
+        a, b = args
+        x, y = a.mantissa, b.mantissa
+        if abs_bits(x) + abs_bits(y) >= 62:
+            x, y = x.astype(object), y.astype(object)
+        return (Fixed(x * y, a.frac + b.frac),)
+
     @impl(hgq.ConcatOp)
     def run_concat(self, interpreter: Interpreter, op: hgq.ConcatOp, args: PythonValues) -> PythonValues:
         f = max(a.frac for a in args)

@@ -10,11 +10,19 @@ names are legalized (`backend.names`).
 
 Every function made of fx ops only (or of nothing: a model whose every output is
 constant and pruned) becomes one `hw.module`.
+
+A product of two values (`fx.mul`) becomes, by the `multiplier` option, either a multiplier
+in LUTs (`lut`: one partial product per bit of the narrower operand, each a select of the
+shifted wider operand, summed by a balanced adder tree; a signed operand's top bit weighs
+-2^(w-1), so its partial product is subtracted), or the Verilog `*` (`dsp`: left to synthesis,
+which maps it onto DSP blocks). `auto` takes `lut` where the narrower operand has at most
+LUT_MULTIPLIER_BITS bits: there a handful of adders costs less than a DSP block.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from xdsl.context import Context
 from xdsl.dialects import comb, func, hw, seq
@@ -28,14 +36,23 @@ from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
 from hgq_mlir.fixed import format_bounds
 
+LUT_MULTIPLIER_BITS = 4
+
+
 @dataclass(frozen=True)
 class LowerFxToHw(ModulePass):
+    """Options: multiplier (lut, dsp or auto: how a product of two values is built)."""
+
     name = "lower-fx-to-hw"
 
+    multiplier: Literal["auto", "lut", "dsp"] = "auto"
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.multiplier not in ("auto", "lut", "dsp"):
+            raise UserError(f"lower-fx-to-hw: unknown multiplier={self.multiplier} (choose from auto, lut, dsp)")
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if _is_fx_model(model):
-                module = _HwBuilder().lower(model)
+                module = _HwBuilder(self.multiplier).lower(model)
                 op.body.block.insert_op_before(module, model)
                 model.detach()
                 model.erase(safe_erase=False)
@@ -55,7 +72,8 @@ def _is_fx_model(f: func.FuncOp) -> bool:
 
 
 class _HwBuilder:
-    def __init__(self) -> None:
+    def __init__(self, multiplier: str = "auto") -> None:
+        self.multiplier = multiplier
         self.ops: list[Operation] = []
         self.consts: dict[tuple[int, int], SSAValue] = {}
         self.built: dict[tuple, SSAValue] = {}
@@ -211,9 +229,35 @@ class _HwBuilder:
             return self.emit(comb.MuxOp(neg, self.const(0, w), x, attr_dict=attrs))
         if isinstance(op, fx.LutOp):
             return self.lut(args[0], op.input.type, op.lo.data, op.entries(), w, attrs)
+        if isinstance(op, fx.MulOp):
+            return self.mul(args, [op.lhs.type, op.rhs.type], w, attrs)
         if isinstance(op, fx.QuantizeOp):
             return self.quantize(args[0], op.input.type, t, op.round.data, op.overflow.data, attrs)
         raise UserError(f"{op.name}: no lowering to hw/comb")
+
+    def mul(self, args: list[SSAValue], types: list[fx.FixedType], w: int, attrs) -> SSAValue:
+        """The exact product of two mantissas in `w` bits (the result type holds it)."""
+        (a, ta), (b, tb) = sorted(zip(args, types, strict=True), key=lambda p: -p[1].width)  # b: the narrower
+        if self.multiplier == "dsp" or (self.multiplier == "auto" and tb.width > LUT_MULTIPLIER_BITS):
+            ext = [self.resize(v, t.signed, w) for v, t in ((a, ta), (b, tb))]
+            return self.emit(comb.MulOp(ext, attr_dict=attrs))
+        plus, minus = [], []
+        for j in range(tb.width):
+            if j >= w:
+                break
+            bit = self.extract(b, j, 1)
+            shifted = self.resize(a, ta.signed, w - j)
+            pp = self.emit(comb.MuxOp(bit, shifted, self.const(0, w - j), attr_dict=attrs))
+            if j:
+                pp = self.emit(comb.ConcatOp([pp, self.const(0, j)], IntegerType(w)))
+            (minus if tb.signed and j == tb.width - 1 else plus).append(pp)
+        while len(plus) > 1:  # a balanced tree: log2 of the operand's width in adder levels
+            nxt = [self.emit(comb.AddOp([x, y], attr_dict=attrs)) for x, y in zip(plus[::2], plus[1::2])]
+            plus = nxt + ([plus[-1]] if len(plus) % 2 else [])
+        total = plus[0] if plus else self.const(0, w)
+        for m in minus:
+            total = self.emit(comb.SubOp(total, m, attr_dict=attrs))
+        return total
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
         """hw.array_get on a constant array indexed by the input's raw bits. Codes the input never

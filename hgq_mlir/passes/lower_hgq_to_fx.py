@@ -477,6 +477,15 @@ def lower_min(lw: _Lowering, op: hgq.MinOp, env: dict) -> None:
     env[op.result] = [lw.minimum(a, b) for a, b in _pairs(lw, op, env)]
 
 
+@lowering(hgq.MulOp)
+def lower_mul(lw: _Lowering, op: hgq.MulOp, env: dict) -> None:
+    out = []
+    for a, b in _pairs(lw, op, env):
+        r = None if a is None or b is None else fixed.mul(a.ranges, b.ranges)
+        out.append(None if r is None or r.lo == r.hi == 0 else lw.typed(fx.MulOp, [a.value, b.value], r))
+    env[op.result] = out
+
+
 @lowering(hgq.OutputOp)
 def lower_output(lw: _Lowering, op: hgq.OutputOp, env: dict) -> None:
     for index, e in enumerate(lw.elems(env[op.input])):

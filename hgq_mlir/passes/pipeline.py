@@ -29,6 +29,8 @@ from hgq_mlir.errors import UserError
 def levels_of(op: Operation) -> int:
     if isinstance(op, fx.AddOp | fx.SubOp | fx.NegOp | fx.ReluOp | fx.MaxOp | fx.MinOp | fx.LutOp):
         return 1
+    if isinstance(op, fx.MulOp):  # a multiplier's adder tree (or a DSP block's pipeline)
+        return max(min(op.lhs.type.width, op.rhs.type.width) - 1, 0).bit_length() + 1
     if isinstance(op, fx.QuantizeOp):
         t_in, t = op.input.type, op.result.type
         rounds_up = op.round.data != "TRN" and t_in.frac > t.frac

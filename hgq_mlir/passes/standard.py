@@ -32,7 +32,8 @@ class HgqStandard(ModulePass):
     may use to share more), max-width (widest exact value allowed, bits), prune (run hgq-prune
     and hgq-infer-precision), baseline (report the unpruned cost too), latency-cutoff (at most
     that many adder levels between registers; < 0: combinational), input-format=k,i,f (the
-    format every model input element arrives in)."""
+    format every model input element arrives in), multiplier (lut, dsp or auto: how a product
+    of two computed values is built)."""
 
     name = "hgq-standard"
 
@@ -40,6 +41,7 @@ class HgqStandard(ModulePass):
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
     input_format: tuple[int, ...] = ()
+    multiplier: str = "auto"
     prune: bool = True
     baseline: bool = True
     latency_cutoff: int = -1
@@ -57,7 +59,7 @@ class HgqStandard(ModulePass):
             CommonSubexpressionElimination(),
             DeadCodeElimination(),
             *([FxPipeline(latency_cutoff=self.latency_cutoff)] if self.latency_cutoff >= 0 else []),
-            LowerFxToHw(),
+            LowerFxToHw(multiplier=self.multiplier),
         ]
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

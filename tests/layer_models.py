@@ -282,5 +282,23 @@ def softmax(seed: int = 0):
     return _train(model, (8,), seed)
 
 
+def attention(seed: int = 0):
+    """A 2-head self-attention block over 6 tokens (HGQ2's QMultiHeadAttention), a residual
+    add, a dense head."""
+    import keras
+    from hgq.layers import QAdd, QDense, QMultiHeadAttention
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 4), name="inp")
+        h = QMultiHeadAttention(num_heads=2, key_dim=2, name="mha")(inp, inp)
+        h = QAdd(name="residual")([inp, h])
+        h = keras.layers.Flatten(name="flat")(h)
+        out = QDense(2, enable_oq=True, name="out")(h)  # Keras's float32 sum holds the quantized output exactly
+        model = keras.Model(inp, out, name="attention")
+    return _train(model, (6, 4), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
-                                    conv_table, einsum_table, multiply, contraction, softmax)}
+                                    conv_table, einsum_table, multiply, contraction, softmax, attention)}

@@ -331,17 +331,30 @@ def _scale(block: Block, layer, x: SSAValue, r, scale: float) -> tuple:
 
 @layer_kind("QDot", "QEinsum")
 def _contraction_layer(block: Block, layer, ins: list[tuple]) -> tuple:
-    """A contraction of two computed tensors: every output element is the sum of products of
-    element pairs (einsum's), built as gathers, one product per pair and unit-weight sums."""
+    """A contraction of two computed tensors (QDot's axes or QEinsum's equation)."""
     kind = type(layer).__name__
     if len(ins) != 2:
         raise FrontendError(f"layer '{layer.name}' ({kind}): exactly two inputs are supported, got {len(ins)}")
     (a, ra), (b, rb) = _quantized_inputs(block, layer, ins)
     shapes = [shape for _, _, shape in ins]
-    spec_a, spec_b, spec_out = _dot_letters(layer, shapes) if kind == "QDot" else _einsum2_letters(layer, shapes)
-    sizes = dict(zip(spec_a, shapes[0], strict=True)) | dict(zip(spec_b, shapes[1], strict=True))
-    if any(sizes[c] != n for spec, shape in zip((spec_a, spec_b), shapes) for c, n in zip(spec, shape, strict=True)):
-        raise FrontendError(f"layer '{layer.name}' ({kind}): input shapes {shapes} disagree on a contracted axis")
+    specs = _dot_letters(layer, shapes) if kind == "QDot" else _einsum2_letters(layer, layer.equation, shapes)
+    y, r, shape = _contract(block, layer, (a, ra, shapes[0]), (b, rb, shapes[1]), *specs)
+    if kind == "QDot":  # Keras keeps a unit axis where everything is contracted
+        shape = tuple(int(d) for d in layer.compute_output_shape([(None, *s) for s in shapes])[1:])
+    if layer.enable_oq:
+        y, r = _quantize(block, layer, layer.oq, y, r, shape)
+    return y, r, shape
+
+
+def _contract(block: Block, layer, a: tuple, b: tuple, spec_a: str, spec_b: str, spec_out: str) -> tuple:
+    """einsum(spec_a, spec_b -> spec_out) of two computed tensors (ssa, ranges, shape): every
+    output element is the sum of products of element pairs, built as gathers, one product
+    per pair and unit-weight sums."""
+    (xa, ra, shape_a), (xb, rb, shape_b) = a, b
+    kind = type(layer).__name__
+    sizes = dict(zip(spec_a, shape_a, strict=True)) | dict(zip(spec_b, shape_b, strict=True))
+    if any(sizes[c] != n for spec, shape in ((spec_a, shape_a), (spec_b, shape_b)) for c, n in zip(spec, shape, strict=True)):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shapes {shape_a}, {shape_b} disagree on a contracted axis")
     letters = sorted(sizes)
     grid = np.indices([sizes[c] for c in letters]).reshape(len(letters), -1)
 
@@ -350,14 +363,13 @@ def _contraction_layer(block: Block, layer, ins: list[tuple]) -> tuple:
             return np.zeros(grid.shape[1], dtype=np.int64)
         return np.ravel_multi_index([grid[letters.index(c)] for c in spec], [sizes[c] for c in spec])
 
-    out_index = flat(spec_out)
-    order = np.argsort(out_index, kind="stable")
+    order = np.argsort(flat(spec_out), kind="stable")
     n_out = int(np.prod([sizes[c] for c in spec_out]))
     pairs = order.size // n_out
     ia, ib = flat(spec_a)[order], flat(spec_b)[order]
     ra, rb = fixed.gather(ra, ia), fixed.gather(rb, ib)
-    ga = _add(block, hgq.GatherOp(a, ia, _type(ra)), layer).result
-    gb = _add(block, hgq.GatherOp(b, ib, _type(rb)), layer).result
+    ga = _add(block, hgq.GatherOp(xa, ia, _type(ra)), layer).result
+    gb = _add(block, hgq.GatherOp(xb, ib, _type(rb)), layer).result
     r = fixed.mul(ra, rb)
     y = _add(block, hgq.MulOp(ga, gb, _type(r)), layer).result
     if pairs > 1:
@@ -366,10 +378,32 @@ def _contraction_layer(block: Block, layer, ins: list[tuple]) -> tuple:
         w = _add(block, hgq.ConstOp(wm, we)).result
         r = fixed.linear_windows(r, sums, wm.astype(object), we, None, None)
         y = _add(block, hgq.ConvOp(y, w, None, sums, _type(r)), layer).result
-    if kind == "QDot":  # Keras keeps a unit axis where everything is contracted
-        shape = tuple(int(d) for d in layer.compute_output_shape([(None, *s) for s in shapes])[1:])
-    else:
-        shape = tuple(sizes[c] for c in spec_out)
+    return y, r, tuple(sizes[c] for c in spec_out)
+
+
+@layer_kind("QMultiHeadAttention", "QMultiHeadAttentionT")
+def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """Multi-head attention as HGQ2 computes it: the query, key and value projections, the
+    scores (a contraction of key and query), the layer's softmax, the contraction with the
+    values, the output projection and the output quantizer."""
+    kind = type(layer).__name__
+    if len(ins) not in (2, 3):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): expected query, value and an optional key, got {len(ins)} inputs")
+    for option in ("_fuse",):
+        if getattr(layer, option, "none") != "none":
+            raise FrontendError(f"layer '{layer.name}' ({kind}): fuse={getattr(layer, option)} is not supported")
+    query, value = ins[0], ins[1]
+    key = ins[2] if len(ins) == 3 else value
+    q = _import_layer(block, layer._query_dense, [query])
+    k = _import_layer(block, layer._key_dense, [key])
+    v = _import_layer(block, layer._value_dense, [value])
+    scale = getattr(layer, "_inverse_sqrt_key_dim", 1.0)
+    if scale != 1.0:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): a query scale of {scale} outside the softmax is not supported")
+    scores = _contract(block, layer, k, q, *_einsum2_letters(layer, layer._dot_product_equation, [k[2], q[2]]))
+    attention = _import_layer(block, layer._softmax, [scores])
+    out = _contract(block, layer, attention, v, *_einsum2_letters(layer, layer._combine_equation, [attention[2], v[2]]))
+    y, r, shape = _import_layer(block, layer._output_dense, [out])
     if layer.enable_oq:
         y, r = _quantize(block, layer, layer.oq, y, r, shape)
     return y, r, shape
@@ -393,14 +427,14 @@ def _dot_letters(layer, shapes) -> tuple[str, str, str]:
     return "".join(spec_a), "".join(spec_b), "".join(out)
 
 
-def _einsum2_letters(layer, shapes) -> tuple[str, str, str]:
-    """QEinsum's equation for two operands, with `...` spelled out and the batch letter dropped."""
+def _einsum2_letters(layer, equation: str, shapes) -> tuple[str, str, str]:
+    """An einsum equation of two operands, with `...` spelled out and the batch letter dropped."""
     try:
-        lhs, out = layer.equation.replace(" ", "").split("->")
+        lhs, out = equation.replace(" ", "").split("->")
         specs = lhs.split(",")
     except ValueError:
-        raise FrontendError(f"layer '{layer.name}' (QEinsum): cannot read equation '{layer.equation}'") from None
-    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in layer.equation]
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): cannot read equation '{equation}'") from None
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation]
     expanded = []
     for spec, shape in zip(specs, shapes, strict=True):
         if "..." in spec:
@@ -408,10 +442,10 @@ def _einsum2_letters(layer, shapes) -> tuple[str, str, str]:
             spec, out = spec.replace("...", ell), out.replace("...", ell)
         expanded.append(spec)
     if any(len(s) != len(shape) + 1 for s, shape in zip(expanded, shapes, strict=True)) or any(len(set(s)) != len(s) for s in expanded):
-        raise FrontendError(f"layer '{layer.name}' (QEinsum): equation '{layer.equation}' is not supported")
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): equation '{equation}' is not supported")
     batch = {s[0] for s in expanded} | {out[:1]}
     if len(batch) != 1:
-        raise FrontendError(f"layer '{layer.name}' (QEinsum): equation '{layer.equation}' must keep the batch axis first")
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): equation '{equation}' must keep the batch axis first")
     return expanded[0][1:], expanded[1][1:], out[1:]
 
 

@@ -94,6 +94,30 @@ def _check_pass_options(passes) -> None:
             raise UserError(f"{p.name}: depth-slack={slack} must be >= 0")
 
 
+def _check_choices(spec: str, available: dict) -> None:
+    """Options typed `Literal[...]` (e.g. `dense`): a value outside the choices is one line
+    naming the pass, the option, the value and the choices (xDSL's own message names the
+    Python type)."""
+    from typing import Literal, get_args, get_origin, get_type_hints
+
+    from xdsl.utils.arg_spec import parse_pipeline
+
+    try:
+        specs = list(parse_pipeline(spec))
+    except Exception:  # a malformed pipeline: xDSL reports it
+        return
+    for s in specs:
+        if s.name not in available:
+            continue
+        hints = get_type_hints(available[s.name]())
+        for option, values in s.normalize_parameter_names().parameters.items():
+            hint = hints.get(option)
+            if get_origin(hint) is Literal and not (len(values) == 1 and values[0] in get_args(hint)):
+                shown = printable(",".join(map(str, values)))
+                raise UserError(f"{s.name}: unknown {option.replace('_', '-')}={shown} "
+                                f"(choose from {', '.join(map(str, get_args(hint)))})")
+
+
 class _UsageParser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (exit 2) instead of usage text."""
 
@@ -187,6 +211,7 @@ class HgqOptMain(xDSLOptMain):
     def setup_pipeline(self) -> None:
         if not self.args.passes and self._verilog():
             self.args.passes = "hgq-standard"
+        _check_choices(self.args.passes, self.available_passes)
         try:
             super().setup_pipeline()
         except (ValueError, TypeError) as e:

@@ -511,6 +511,8 @@ def test_a_live_model_does_not_say_constant(tmp_path, capsys):
     (["-p", "hgq-standard{max-width=0}"], "hgq-standard: max-width=0 must be >= 1"),
     (["-p", "hgq-standard{max-width=-4}"], "hgq-standard: max-width=-4 must be >= 1"),
     (["-p", "lower-hgq-to-fx{depth-slack=-1}"], "depth-slack=-1 must be >= 0"),
+    (["-p", "lower-hgq-to-fx{dense=magic}"], "lower-hgq-to-fx: unknown dense=magic (choose from cse, csd)"),
+    (["-p", "hgq-standard{dense=cse,csd}"], "hgq-standard: unknown dense=cse,csd (choose from cse, csd)"),
     (["-p", "no-such-pass"], "no-such-pass"),
     (["-t", "bogus"], "invalid choice: 'bogus'"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),

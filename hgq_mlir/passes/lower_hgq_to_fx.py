@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from xdsl.context import Context
@@ -74,7 +75,7 @@ class LowerHgqToFx(ModulePass):
 
     name = "lower-hgq-to-fx"
 
-    dense: str = "cse"
+    dense: Literal["cse", "csd"] = "cse"
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
     input_format: tuple[int, ...] = ()

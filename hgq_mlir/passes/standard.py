@@ -7,6 +7,7 @@ The driver expands it into its steps, so `--print-between-passes` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -37,7 +38,7 @@ class HgqStandard(ModulePass):
 
     name = "hgq-standard"
 
-    dense: str = "cse"
+    dense: Literal["cse", "csd"] = "cse"
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
     input_format: tuple[int, ...] = ()

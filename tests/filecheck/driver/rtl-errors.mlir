@@ -10,7 +10,7 @@
 // WIDTH: hgq-opt: layer 'd': an exact value needs {{[0-9]+}} bits, more than max-width=8
 // NOLOWER: hgq-opt: the Verilog target needs exactly one hw.module, found 0 (it still holds func.func, func.return, hgq.const, hgq.dense, hgq.input, hgq.output, hgq.quantize: lower it first, e.g. -p hgq-standard)
 // NODIR: hgq-opt: -t verilog needs -o DIR
-// SOLVER: hgq-opt: lower-hgq-to-fx: unknown dense=magic
+// SOLVER: hgq-opt: hgq-standard: unknown dense=magic (choose from cse, csd)
 // TABLE: total
 // TABLE: latency 0 cycles
 // VERILOG: module wide (

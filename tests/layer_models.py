@@ -300,5 +300,24 @@ def attention(seed: int = 0):
     return _train(model, (6, 4), seed)
 
 
+def recurrent(seed: int = 0):
+    """QGRU over 6 steps (returning the sequence, reset_after) feeding a QSimpleRNN (last step
+    only, tanh), and a second QGRU (reset_before) on the input."""
+    import keras
+    from hgq.layers import QDense, QGRU, QSimpleRNN
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 3), name="inp")
+        h = QGRU(4, return_sequences=True, name="gru")(inp)
+        a = QSimpleRNN(3, activation="tanh", name="rnn")(h)
+        b = QGRU(2, reset_after=False, name="gru_rb")(inp)
+        h = keras.layers.Concatenate(name="cat")([a, b])
+        out = QDense(2, enable_oq=True, name="out")(h)
+        model = keras.Model(inp, out, name="recurrent")
+    return _train(model, (6, 3), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
-                                    conv_table, einsum_table, multiply, contraction, softmax, attention)}
+                                    conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent)}

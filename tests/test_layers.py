@@ -21,7 +21,7 @@ from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
-PRODUCTS = ("attention", "contraction", "multiply", "softmax")
+PRODUCTS = ("attention", "contraction", "multiply", "recurrent", "softmax")
 _TRAINED: dict[str, tuple] = {}
 
 

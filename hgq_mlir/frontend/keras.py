@@ -220,11 +220,8 @@ def _concatenate_layer(block: Block, layer, ins: list[tuple]) -> tuple:
 
 @layer_kind("Quantizer")
 def _quantizer_layer(block: Block, layer, ins: list[tuple]) -> tuple:
-    """HGQ2's standalone quantizer layer (without a scaler or an affine map)."""
+    """HGQ2's standalone quantizer layer."""
     x, r, shape = _one_input(layer, ins)
-    for option in ("scaler", "affine"):
-        if getattr(layer, option, None) is not None:
-            raise FrontendError(f"layer '{layer.name}' (Quantizer): {option}={getattr(layer, option)} is not supported")
     return (*_quantize(block, layer, layer, x, r, shape), shape)
 
 
@@ -447,6 +444,135 @@ def _einsum2_letters(layer, equation: str, shapes) -> tuple[str, str, str]:
     if len(batch) != 1:
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): equation '{equation}' must keep the batch axis first")
     return expanded[0][1:], expanded[1][1:], out[1:]
+
+
+@layer_kind("QSimpleRNN", "QGRU")
+def _recurrent_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """A recurrent layer unrolled over its time steps (every step in parallel hardware, one
+    sample per clock): each step is its cell's arithmetic on the step's input and the state."""
+    x, r, shape = _one_input(layer, ins)
+    kind = type(layer).__name__
+    for option in ("go_backwards", "stateful", "return_state"):
+        if getattr(layer, option, False):
+            raise FrontendError(f"layer '{layer.name}' ({kind}): {option}=True is not supported")
+    if getattr(layer, "enable_oq", False):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): enable_oq=True is not supported")
+    if len(shape) != 2:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not (time steps, features)")
+    steps, features = shape
+    cell = layer.cell
+    step = _gru_step if kind == "QGRU" else _rnn_step
+    state, outputs = None, []
+    for t in range(steps):
+        xt = _gathered(block, cell, x, r, np.arange(t * features, (t + 1) * features))
+        state = step(block, cell, xt, state)
+        outputs.append(state)
+    units = int(cell.units)
+    if not layer.return_sequences:
+        return (*state, (units,))
+    rs = fixed.concat([ro for _, ro in outputs])
+    y = _add(block, hgq.ConcatOp([v for v, _ in outputs], _type(rs)), layer).result
+    return y, rs, (steps, units)
+
+
+def _gathered(block: Block, layer, x: SSAValue, r, index: np.ndarray) -> tuple:
+    """(ssa, ranges) of x's elements at `index` (model inputs too: their ranges stay None)."""
+    r = None if r is None else fixed.gather(r, index)
+    y = _add(block, hgq.GatherOp(x, index, _type(r) if r is not None else _float_type(index.size)), layer).result
+    return y, r
+
+
+def _part(block: Block, layer, v: tuple, lo: int, hi: int) -> tuple:
+    return _gathered(block, layer, *v, np.arange(lo, hi))
+
+
+def _const_dense(block: Block, layer, v: tuple, kernel: np.ndarray, bias: np.ndarray | None) -> tuple:
+    """v . kernel + bias with already-quantized constants (a state or step input of a cell)."""
+    wm, we = decompose(np.asarray(kernel, dtype=np.float64))
+    w = _add(block, hgq.ConstOp(wm, we)).result
+    bm = be = b = None
+    if bias is not None:
+        bm, be = decompose(np.asarray(bias, dtype=np.float64))
+        b = _add(block, hgq.ConstOp(bm, be)).result
+    r = fixed.linear(v[1], wm.astype(object), we, _obj(bm), be)
+    return _add(block, hgq.DenseOp(v[0], w, b, _type(r)), layer).result, r
+
+
+def _binary(block: Block, layer, op_type, a: tuple, b: tuple) -> tuple:
+    r = op_type.INTERVAL(a[1], b[1])
+    return _add(block, op_type(a[0], b[0], _type(r)), layer).result, r
+
+
+def _then(block: Block, layer, v: tuple, n: int, activation, quantizer, quantize_first: bool) -> tuple:
+    """A cell's activation and its quantizer on v, in the cell's order: the quantizer alone, a
+    ReLU after it, or one table of both."""
+    act = getattr(activation, "__name__", str(activation))
+    if act == "linear":
+        return _quantize(block, layer, quantizer, *v, (n,))
+    if quantize_first:
+        v = _quantize(block, layer, quantizer, *v, (n,))
+        if act == "relu":
+            r = fixed.relu(v[1])
+            return _add(block, hgq.ReluOp(v[0], _type(r)), layer).result, r
+        return _table(block, layer, *v, (n,), activation)
+    return _table(block, layer, *v, (n,), lambda g: quantizer(activation(g), training=False))
+
+
+def _rnn_step(block: Block, cell, xt: tuple, state: tuple | None) -> tuple:
+    """QSimpleRNNCell: paq(iq(x) . K + b + sq(h) . R), then the activation."""
+    units = int(cell.units)
+    qx = _quantize(block, cell, cell.iq, *xt, (int(cell.kernel.shape[0]),))
+    bias = _numpy(cell.qbias) if cell.use_bias else None
+    h = _const_dense(block, cell, qx, _numpy(cell.qkernel), bias)
+    if state is not None:
+        qs = _quantize(block, cell, cell.sq, *state, (units,)) if cell.enable_sq else state
+        h = _binary(block, cell, hgq.AddOp, h, _const_dense(block, cell, qs, _numpy(cell.qrecurrent_kernel), None))
+    return _then(block, cell, h, units, cell.activation, cell.paq, quantize_first=True)
+
+
+def _gru_step(block: Block, cell, xt: tuple, state: tuple | None) -> tuple:
+    """QGRUCell: the gates z, r = praq(x_zr + h_zr), the candidate paq(x_h + r * rhq(h_h)) (reset
+    after) or paq(x_h + rhq(r * h) . R_h), and the new state qhh + z * (sq(h) - qhh), which is
+    HGQ2's z * sq(h) + (1 - z) * qhh exactly. A zero state (the first step) drops its terms."""
+    u = int(cell.units)
+    if getattr(cell, "_enable_iq", True):
+        xt = _quantize(block, cell, cell.iq, *xt, (int(cell.kernel.shape[0]),))
+    bias = _numpy(cell.qbias) if cell.use_bias else None
+    b_in, b_rec = (None, None) if bias is None else ((bias[0], bias[1]) if cell.reset_after else (bias, None))
+    rk = _numpy(cell.qrecurrent_kernel)
+    mx = _const_dense(block, cell, xt, _numpy(cell.qkernel), b_in)
+    qh = None if state is None else _quantize(block, cell, cell.sq, *state, (u,))
+    if qh is not None:
+        mi = _const_dense(block, cell, qh, rk if cell.reset_after else rk[:, : 2 * u], b_rec)
+        zr = _binary(block, cell, hgq.AddOp, _part(block, cell, mx, 0, 2 * u), _part(block, cell, mi, 0, 2 * u))
+    elif cell.reset_after and b_rec is not None:  # h = 0: the recurrent sum is its bias
+        zero = _quantize_to_zero(block, cell, xt, u)
+        mi = _const_dense(block, cell, zero, rk, b_rec)
+        zr = _binary(block, cell, hgq.AddOp, _part(block, cell, mx, 0, 2 * u), _part(block, cell, mi, 0, 2 * u))
+    else:
+        mi = None
+        zr = _part(block, cell, mx, 0, 2 * u)
+    qzr = _then(block, cell, zr, 2 * u, cell.recurrent_activation, cell.praq, quantize_first=False)
+    qz, qr = _part(block, cell, qzr, 0, u), _part(block, cell, qzr, u, 2 * u)
+    hh = _part(block, cell, mx, 2 * u, 3 * u)
+    if cell.reset_after and mi is not None:
+        rh = _quantize(block, cell, cell.rhq, *_part(block, cell, mi, 2 * u, 3 * u), (u,))
+        hh = _binary(block, cell, hgq.AddOp, hh, _binary(block, cell, hgq.MulOp, qr, rh))
+    elif not cell.reset_after and qh is not None:
+        rqh = _quantize(block, cell, cell.rhq, *_binary(block, cell, hgq.MulOp, qr, qh), (u,))
+        hh = _binary(block, cell, hgq.AddOp, hh, _const_dense(block, cell, rqh, rk[:, 2 * u :], None))
+    qhh = _then(block, cell, hh, u, cell.activation, cell.paq, quantize_first=False)
+    if qh is None:  # z * 0 + (1 - z) * qhh
+        return _binary(block, cell, hgq.SubOp, qhh, _binary(block, cell, hgq.MulOp, qz, qhh))
+    return _binary(block, cell, hgq.AddOp, qhh, _binary(block, cell, hgq.MulOp, qz, _binary(block, cell, hgq.SubOp, qh, qhh)))
+
+
+def _quantize_to_zero(block: Block, layer, v: tuple, n: int) -> tuple:
+    """A tensor of n zeros: n of v's elements through a zero-width quantizer."""
+    g = _gathered(block, layer, *v, np.zeros(n, dtype=np.int64))
+    zeros = np.zeros(n, dtype=np.int64)
+    r = fixed.quantized(g[1], zeros, zeros, zeros, "TRN", "WRAP")
+    return _add(block, hgq.QuantizeOp(g[0], zeros, zeros, zeros, "TRN", "WRAP"), layer).result, r
 
 
 @layer_kind("QSoftmax")
@@ -939,8 +1065,19 @@ def _quantize(block: Block, layer, q, x: SSAValue, r, shape, zero: np.ndarray | 
     )
     if zero is not None:
         k, i, f = (np.where(zero, 0, a) for a in (k, i, f))
+    if getattr(q, "scaler", None) is not None:
+        raise FrontendError(f"layer '{layer.name}': a quantizer with scaler={q.scaler} is not supported")
     op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
-    return op.result, fixed.quantized(r, k, i, f, round_mode, overflow)
+    y, r = op.result, fixed.quantized(r, k, i, f, round_mode, overflow)
+    affine = getattr(q, "affine", None)
+    if affine is not None:  # outputs * a + b (HardSigmoid's 0.25, 0.5): exact constants
+        (am, ae), (bm, be) = (decompose(np.array([[float(v)]])) for v in affine)
+        w = _add(block, hgq.ConstOp(am, ae)).result
+        b = _add(block, hgq.ConstOp(bm[0], be[0])).result
+        patches = np.arange(n).reshape(-1, 1)
+        r = fixed.linear_windows(r, patches, am.astype(object), ae, bm[0].astype(object), be[0])
+        y = _add(block, hgq.ConvOp(y, w, b, patches, _type(r)), layer).result
+    return y, r
 
 
 def _numpy(t) -> np.ndarray:

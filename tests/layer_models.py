@@ -301,7 +301,7 @@ def attention(seed: int = 0):
 
 
 def recurrent(seed: int = 0):
-    """QGRU over 6 steps (returning the sequence, reset_after) feeding a QSimpleRNN (last step
+    """QGRU over 4 steps (returning the sequence, reset_after) feeding a QSimpleRNN (last step
     only, tanh), and a second QGRU (reset_before) on the input."""
     import keras
     from hgq.layers import QDense, QGRU, QSimpleRNN
@@ -309,14 +309,14 @@ def recurrent(seed: int = 0):
     keras.utils.set_random_seed(seed)
     w, r = _scopes()
     with w, r:
-        inp = keras.Input((6, 3), name="inp")
-        h = QGRU(4, return_sequences=True, name="gru")(inp)
-        a = QSimpleRNN(3, activation="tanh", name="rnn")(h)
+        inp = keras.Input((4, 3), name="inp")
+        h = QGRU(3, return_sequences=True, name="gru")(inp)
+        a = QSimpleRNN(2, activation="tanh", name="rnn")(h)
         b = QGRU(2, reset_after=False, name="gru_rb")(inp)
         h = keras.layers.Concatenate(name="cat")([a, b])
         out = QDense(2, enable_oq=True, name="out")(h)
         model = keras.Model(inp, out, name="recurrent")
-    return _train(model, (6, 3), seed)
+    return _train(model, (4, 3), seed)
 
 
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,

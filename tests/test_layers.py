@@ -176,3 +176,14 @@ def test_input_format_too_narrow_is_refused(shared_model, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "input-format=0,1,0 cannot hold input 'inp' element" in lines[0]
     assert not out.exists()
+
+
+def test_causal_attention_is_refused():
+    """A call option that changes the arithmetic is a one-line error, not ignored."""
+    import keras
+    from hgq.layers import QMultiHeadAttention
+
+    inp = keras.Input((4, 2), name="inp")
+    out = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(inp, inp, use_causal_mask=True)
+    with pytest.raises(FrontendError, match="'mha' .*use_causal_mask=True is not supported"):
+        import_model(keras.Model(inp, out, name="causal"))

@@ -93,6 +93,7 @@ def import_model(model) -> ModuleOp:
             layer = node.operation
             if isinstance(layer, klayers.InputLayer):
                 continue
+            _check_call_options(layer, node)
             ins = [values[id(t)] for t in node.input_tensors]
             if len(node.output_tensors) != 1:
                 raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): several outputs are not supported")
@@ -105,6 +106,17 @@ def import_model(model) -> ModuleOp:
     _add(block, func.ReturnOp())
     name = re.sub(r"\W", "_", model.name) or "model"
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
+
+
+def _check_call_options(layer, node) -> None:
+    """Call options that change the arithmetic (masks, causal attention, initial states) are
+    not compiled: one line naming the option."""
+    for key, value in getattr(getattr(node, "arguments", None), "kwargs", {}).items():
+        tensor = hasattr(value, "shape") and hasattr(value, "dtype")
+        if key == "training" or value is None or value is False or (tensor and "mask" not in key and "state" not in key):
+            continue
+        shown = "a tensor" if tensor else repr(value)
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): call option {key}={shown} is not supported")
 
 
 def port_name(stem: str, n: int, count: int) -> str:
@@ -378,7 +390,7 @@ def _contract(block: Block, layer, a: tuple, b: tuple, spec_a: str, spec_b: str,
     return y, r, tuple(sizes[c] for c in spec_out)
 
 
-@layer_kind("QMultiHeadAttention", "QMultiHeadAttentionT")
+@layer_kind("QMultiHeadAttention")
 def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     """Multi-head attention as HGQ2 computes it: the query, key and value projections, the
     scores (a contraction of key and query), the layer's softmax, the contraction with the

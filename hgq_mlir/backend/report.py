@@ -230,7 +230,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         lhs, rhs = (_known_zero_lsbs(o) for o in operands)
         extent = max(_extent(o) for o in operands)
         w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
-        return adder_luts(w, lhs, rhs, extent)
+        return adder_luts(w, lhs, rhs, extent) + _select_carry_inputs(op, operands, w)
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
@@ -247,6 +247,32 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         return (op.lhs.type.width.data + 1) // 2
     return 0
+
+
+def _partial_products(v: SSAValue) -> bool:
+    """`v` carries, through wiring, only constants and bits of LUT-multiplier partial products
+    (a `comb.mux` of a value and constant zero, the zero when the select bit is 0: a ReLU
+    is the other way round)."""
+    owner = v.owner
+    if isinstance(owner, comb.MuxOp):
+        f = owner.false_value.owner
+        return isinstance(f, hw.ConstantOp) and f.value.value.data == 0
+    if isinstance(owner, _WIRES):
+        return all(_partial_products(u) or isinstance(u.owner, hw.ConstantOp) for u in owner.operands)
+    return False
+
+
+def _select_carry_inputs(op: Operation, operands: list[list], w: int) -> int:
+    """A sum of two partial products (the first level of a LUT multiplier's adder tree): the
+    carry chain's propagate LUT takes both selects, but its other input (DI, the first
+    operand's bit) is a select of its own, one more LUT per distinct operand bit where both
+    operands are nonzero (measured with Yosys synth_xilinx on a-bit x b-bit products; a sum
+    reads a sum's bits directly)."""
+    if not all(_partial_products(v) for v in op.operands[:2]):
+        return 0
+    a, b = (o[:w] for o in operands)
+    both = [i for i in range(min(len(a), len(b))) if a[i][0] != "const" and b[i][0] != "const"]
+    return min(len({a[i] for i in both}), len({b[i] for i in both}))
 
 
 def dsp_blocks(op: comb.MulOp, bits: dict) -> int:

@@ -241,23 +241,40 @@ class _HwBuilder:
         if self.multiplier == "dsp" or (self.multiplier == "auto" and tb.width > LUT_MULTIPLIER_BITS):
             ext = [self.resize(v, t.signed, w) for v, t in ((a, ta), (b, tb))]
             return self.emit(comb.MulOp(ext, attr_dict=attrs))
-        plus, minus = [], []
-        for j in range(tb.width):
-            if j >= w:
-                break
-            bit = self.extract(b, j, 1)
-            shifted = self.resize(a, ta.signed, w - j)
-            pp = self.emit(comb.MuxOp(bit, shifted, self.const(0, w - j), attr_dict=attrs))
-            if j:
-                pp = self.emit(comb.ConcatOp([pp, self.const(0, j)], IntegerType(w)))
-            (minus if tb.signed and j == tb.width - 1 else plus).append(pp)
+        alo, ahi = ta.mantissa_range()
+        plus, minus = [], []  # terms (bits, shift, lo, hi): a value x * 2^shift with lo <= x <= hi
+        for j in range(min(tb.width, w)):
+            pp = self.emit(comb.MuxOp(self.extract(b, j, 1), a, self.const(0, ta.width), attr_dict=attrs))
+            (minus if tb.signed and j == tb.width - 1 else plus).append((pp, j, min(alo, 0), max(ahi, 0)))
         while len(plus) > 1:  # a balanced tree: log2 of the operand's width in adder levels
-            nxt = [self.emit(comb.AddOp([x, y], attr_dict=attrs)) for x, y in zip(plus[::2], plus[1::2])]
+            nxt = [self.add_terms(x, y, False, attrs) for x, y in zip(plus[::2], plus[1::2])]
             plus = nxt + ([plus[-1]] if len(plus) % 2 else [])
-        total = plus[0] if plus else self.const(0, w)
+        total = plus[0] if plus else (self.const(0, 1), 0, 0, 0)
         for m in minus:
-            total = self.emit(comb.SubOp(total, m, attr_dict=attrs))
-        return total
+            total = self.add_terms(total, m, True, attrs)
+        bits, shift, lo, _ = total
+        return self.align_term(bits, shift, lo < 0, 0, w)
+
+    def align_term(self, bits: SSAValue, shift: int, signed: bool, to: int, width: int) -> SSAValue:
+        """A term's bits at shift `to` (<= its own), sign- or zero-extended to `width` bits."""
+        if shift > to:
+            bits = self.emit(comb.ConcatOp([bits, self.const(0, shift - to)], IntegerType(bits.type.width.data + shift - to)))
+        return self.resize(bits, signed, width)
+
+    def add_terms(self, x: tuple, y: tuple, subtract: bool, attrs) -> tuple:
+        """The sum (or difference) of two product terms, in an adder as wide as its exact range:
+        every adder of the tree differs in width from the next, so synthesis keeps each one a
+        carry chain (Yosys alumacc merges same-width sum trees into one carry-save macc)."""
+        (xb, xs, xlo, xhi), (yb, ys, ylo, yhi) = x, y
+        s = min(xs, ys)
+        xlo, xhi, ylo, yhi = xlo << (xs - s), xhi << (xs - s), ylo << (ys - s), yhi << (ys - s)
+        lo, hi = (xlo - yhi, xhi - ylo) if subtract else (xlo + ylo, xhi + yhi)
+        width = max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + int(lo < 0)
+        width = max(width, 1)
+        xa = self.align_term(xb, xs, xlo < 0, s, width)
+        ya = self.align_term(yb, ys, ylo < 0, s, width)
+        op = comb.SubOp(xa, ya, attr_dict=attrs) if subtract else comb.AddOp([xa, ya], attr_dict=attrs)
+        return self.emit(op), s, lo, hi
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
         """hw.array_get on a constant array indexed by the input's raw bits. Codes the input never

@@ -484,3 +484,47 @@ def envelope_of(r: Ranges) -> tuple[int, int, int]:
     f = int(np.max(r.frac))
     lo, hi = r.at(f)
     return format_of_range(int(min(lo)), int(max(hi)), f)
+
+
+# -- a mean over a window that is not a power of two ---------------------------------------
+
+def quantize_ratio(num: np.ndarray, den: int, frac: int, k: int, i: int, f: int, round_mode: str,
+                   overflow: str) -> np.ndarray:
+    """Mantissas (at f) of HGQ2's quantizer applied to the exact rationals num * 2^-frac / den."""
+    num = _obj(num)
+    top, bottom = num * 2 ** max(f - frac, 0), den * 2 ** max(frac - f, 0)
+    q = top // bottom
+    rem = top - q * bottom
+    if round_mode == "RND":
+        q = q + (2 * rem >= bottom)
+    elif round_mode == "RND_CONV":
+        q = q + ((2 * rem > bottom) | ((2 * rem == bottom) & (q % 2 == 1)))
+    return _quantized_at(Fixed(_obj(q), f), k, i, f, "TRN", overflow)  # on the grid: overflow only
+
+
+def mean_multiplier(elements: list[tuple[int, int, int, int, int]], frac: int, den: int, round_mode: str,
+                    overflow: str, max_bits: int = 40) -> tuple[int, int, int] | None:
+    """(c, d, p): a constant c * 2^-p and an offset d * 2^-(p + frac) such that HGQ2's quantizer
+    gives the same result on s * 2^-frac * c * 2^-p + d * 2^-(p + frac) as on the mean
+    s * 2^-frac / den, for every element (lo, hi, k, i, f) and every integer s in [lo, hi]
+    (checked on each); None if no p up to max_bits does. c is 1/den rounded up; d lifts
+    negative sums back above their mean."""
+    cases = []
+    for lo, hi, k, i, f in sorted(set(elements)):
+        s = _obj(np.arange(lo, hi + 1, dtype=np.int64))
+        cases.append((s, k, i, f, quantize_ratio(s, den, frac, k, i, f, round_mode, overflow)))
+    lowest = min((lo for lo, *_ in elements), default=0)
+    for p in range(8, max_bits + 1):
+        c = -(-(1 << p) // den)
+        d = -(-max(-lowest, 0) * (c * den - (1 << p)) // den)
+        if all((_quantized_at(Fixed(s * c + d, p + frac), k, i, f, round_mode, overflow) == want).all()
+               for s, k, i, f, want in cases):
+            return c, d, p
+    return None
+
+
+def _quantized_at(x: Fixed, k: int, i: int, f: int, round_mode: str, overflow: str) -> np.ndarray:
+    """HGQ2's quantizer on x, as mantissas at f."""
+    q = quantize(x, [k], [i], [f], round_mode, overflow)
+    m = _obj(q.mantissa)
+    return m * 2 ** (f - q.frac) if q.frac <= f else m // 2 ** (q.frac - f)

@@ -319,5 +319,29 @@ def recurrent(seed: int = 0):
     return _train(model, (4, 3), seed)
 
 
+def avgpool(seed: int = 0):
+    """Means over windows that are not a power of two: QAveragePooling2D(3), a 1-D pool with
+    same padding (edge windows average fewer inputs), a global average over 3 x 3 positions."""
+    import keras
+    from hgq.layers import QAveragePooling1D, QAveragePooling2D, QConv2D, QDense, QGlobalAveragePooling2D
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 6, 2), name="inp")
+        h = QConv2D(2, 1, activation="relu", name="conv")(inp)
+        a = QAveragePooling2D(3, name="avg3")(h)  # (2, 2, 2)
+        g = QGlobalAveragePooling2D(name="gavg")(QConv2D(2, 2, strides=2, name="conv_b")(h))  # over (3, 3)
+        s = keras.layers.Reshape((36, 1), name="seq")(QConv2D(1, 1, name="c1")(inp))
+        b = QAveragePooling1D(5, padding="same", name="avg_same")(s)  # (8, 1), edge windows partial
+        a = QDense(2, name="da")(keras.layers.Flatten(name="fa")(a))  # each mean read by a quantizer
+        g = QDense(2, name="dg")(g)
+        b = QDense(2, name="db")(keras.layers.Flatten(name="fb")(b))
+        out = QDense(2, enable_oq=True, name="out")(keras.layers.Concatenate(name="cat")([a, g, b]))
+        model = keras.Model(inp, out, name="avgpool")
+    return _train(model, (6, 6, 2), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
-                                    conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent)}
+                                    conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
+                                    avgpool)}

@@ -77,6 +77,7 @@ def import_model(model) -> ModuleOp:
     _quiet_tensorflow()
     from keras import layers as klayers
 
+    _PENDING_MEANS.clear()
     for layer in model.layers:  # name the first unsupported layer before anything else
         if not isinstance(layer, klayers.InputLayer) and type(layer).__name__ not in LAYERS:
             raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}) is not supported")
@@ -122,6 +123,10 @@ def _check_call_options(layer, node) -> None:
 def port_name(stem: str, n: int, count: int) -> str:
     return stem if count == 1 else f"{stem}{n}"
 
+
+# a sum over a window that is not a power of two -> (its ranges, the count per element, the
+# pooling layer): the quantizer that reads the mean divides (see `_mean_for`)
+_PENDING_MEANS: dict[SSAValue, tuple] = {}
 
 MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp,
           "QMultiply": hgq.MulOp, "QAveragePow2": hgq.AddOp}
@@ -900,16 +905,20 @@ def _pool_windows(layer, shape):
 
 
 def _avgpool(block: Block, layer, x: SSAValue, r, shape):
-    """A power-of-two average pool is exact: a convolution with the kernel 2^-s on the diagonal."""
-    kind = type(layer).__name__
+    """A power-of-two average pool is exact: a convolution with the kernel 2^-s on the diagonal.
+    Any other window (or one overlapping padding, which TensorFlow averages over its real
+    inputs only) is a sum whose division is left to the quantizer that reads the mean."""
     out_spatial, index = _pool_windows(layer, shape)
     window, channels = index.shape[1], index.shape[2]
-    if (index < 0).any():
-        raise FrontendError(f"layer '{layer.name}' ({kind}): windows that overlap the padding average fewer "
-                            f"inputs, not a power of two (use padding='valid')")
-    if window & (window - 1):
-        raise FrontendError(f"layer '{layer.name}' ({kind}): pool size {window} is not a power of two (not exact)")
     patches = index.reshape(index.shape[0], -1)
+    if (index < 0).any() or window & (window - 1):
+        wm, we = np.tile(np.eye(channels, dtype=np.int64), (window, 1)), np.zeros((window * channels, channels), dtype=np.int64)
+        w = _add(block, hgq.ConstOp(wm, we)).result
+        r = fixed.linear_windows(r, patches, wm.astype(object), we, None, None)
+        y = _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result
+        counts = (index[:, :, 0] >= 0).sum(axis=1)
+        _PENDING_MEANS[y] = (r, np.repeat(counts, channels), layer)
+        return y, None, (*out_spatial, channels)
     wm = np.tile(np.eye(channels, dtype=np.int64), (window, 1))
     we = np.full(wm.shape, -(window.bit_length() - 1), dtype=np.int64)
     w = _add(block, hgq.ConstOp(wm, np.where(wm != 0, we, 0))).result
@@ -1079,6 +1088,8 @@ def _quantize(block: Block, layer, q, x: SSAValue, r, shape, zero: np.ndarray | 
         k, i, f = (np.where(zero, 0, a) for a in (k, i, f))
     if getattr(q, "scaler", None) is not None:
         raise FrontendError(f"layer '{layer.name}': a quantizer with scaler={q.scaler} is not supported")
+    if x in _PENDING_MEANS:
+        x, r = _mean_for(block, layer, x, k, i, f, round_mode, overflow)
     op = _add(block, hgq.QuantizeOp(x, k, i, f, round_mode, overflow), layer)
     y, r = op.result, fixed.quantized(r, k, i, f, round_mode, overflow)
     affine = getattr(q, "affine", None)
@@ -1090,6 +1101,44 @@ def _quantize(block: Block, layer, q, x: SSAValue, r, shape, zero: np.ndarray | 
         r = fixed.linear_windows(r, patches, am.astype(object), ae, bm[0].astype(object), be[0])
         y = _add(block, hgq.ConvOp(y, w, b, patches, _type(r)), layer).result
     return y, r
+
+
+def _mean_for(block: Block, layer, x: SSAValue, k, i, f, round_mode: str, overflow: str) -> tuple:
+    """The mean of a pending window sum, exact enough for this quantizer: per group of elements
+    with one count and grid, sum * c * 2^-p + d * 2^-(p + frac), with (c, d, p) checked on
+    every sum the elements can take (`fixed.mean_multiplier`), in the order of x."""
+    r, counts, pool = _PENDING_MEANS[x]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for j, (n, fs) in enumerate(zip(counts.tolist(), r.frac.tolist(), strict=True)):
+        groups.setdefault((n, fs), []).append(j)
+    parts, order = [], []
+    for (n, fs), members in groups.items():
+        index = np.array(members)
+        elements = [(int(r.lo[j]), int(r.hi[j]), int(k[j]), int(i[j]), int(f[j])) for j in members]
+        if max(hi - lo for lo, hi, *_ in elements) > 1 << 18:
+            raise FrontendError(f"layer '{pool.name}' ({type(pool).__name__}): a window sum takes more than 2^18 values: "
+                                f"narrow its input quantizer")
+        found = fixed.mean_multiplier(elements, fs, n, round_mode, overflow)
+        if found is None:
+            raise FrontendError(f"layer '{pool.name}' ({type(pool).__name__}): no exact constant divides its sums by {n} "
+                                f"for the quantizer of layer '{layer.name}'")
+        c, d, p = found
+        g = (x, r) if len(groups) == 1 else _gathered(block, pool, x, r, index)
+        wm, we = np.array([[c]], dtype=np.int64), np.array([[-p]], dtype=np.int64)
+        bm, be = np.array([d], dtype=np.int64), np.array([-(p + fs)], dtype=np.int64)
+        w = _add(block, hgq.ConstOp(wm, we)).result
+        b = _add(block, hgq.ConstOp(bm, be)).result if d else None
+        patches = np.arange(index.size).reshape(-1, 1)
+        rg = fixed.linear_windows(g[1], patches, wm.astype(object), we, bm.astype(object) if d else None, be if d else None)
+        parts.append((_add(block, hgq.ConvOp(g[0], w, b, patches, _type(rg)), pool).result, rg))
+        order.extend(members)
+    if len(parts) == 1 and order == sorted(order):
+        return parts[0]
+    rc = fixed.concat([rp for _, rp in parts])
+    y = _add(block, hgq.ConcatOp([v for v, _ in parts], _type(rc)), pool).result
+    back = np.argsort(np.array(order))
+    rb = fixed.gather(rc, back)
+    return _add(block, hgq.GatherOp(y, back, _type(rb)), pool).result, rb
 
 
 def _numpy(t) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""Compile every test model of tests/layer_models.py and check its RTL against Keras.
+
+    python tools/verify_layer_models.py [-n 10000] [--only softmax,attention] [--markdown]
+
+For each model (trained as the tests train it, seed 2): combinational and pipelined
+(latency-cutoff=2) builds; models with products also with multiplier=lut and multiplier=dsp.
+Prints, per build, the simulated vectors, mismatching output values, estimated LUTs, FFs, DSPs,
+latency and compile seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTS = {"attention", "contraction", "multiply", "recurrent", "softmax"}
+
+
+def _layer_models():
+    spec = importlib.util.spec_from_file_location("layer_models", ROOT / "tests" / "layer_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10000, help="random input vectors per build (default 10000)")
+    parser.add_argument("--only", default="", help="comma-separated model names (default: all)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args(argv)
+
+    from hgq_mlir.backend.verify import compile_model, verify
+
+    builders = _layer_models().BUILDERS
+    names = [n for n in sorted(builders) if not args.only or n in args.only.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            model = builders[name](seed=2)
+            path = Path(tmp) / f"{name}.keras"
+            model.save(path)
+            pipelines = ["hgq-standard", "hgq-standard{latency-cutoff=2}"]
+            if name in PRODUCTS:
+                pipelines += ["hgq-standard{multiplier=lut}", "hgq-standard{multiplier=dsp latency-cutoff=2}"]
+            for pipeline in pipelines:
+                out = Path(tmp) / f"{name}-{len(rows)}"
+                start = time.perf_counter()
+                report = compile_model(str(path), out, pipeline)
+                seconds = time.perf_counter() - start
+                mismatches, total, sim = verify(str(path), out, args.n)
+                rows.append((name, pipeline.removeprefix("hgq-standard") or "(default)", mismatches, total,
+                             report["luts"], report["ffs"], report["dsps"], report["latency"], seconds, sim))
+                print(*rows[-1], sep="\t", file=sys.stderr, flush=True)
+    head = ("model", "options", "mismatches", "of", "LUTs", "FFs", "DSPs", "latency", "compile s", "simulator")
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    else:
+        print("\t".join(head))
+        for r in rows:
+            print("\t".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r))
+    return 1 if any(r[2] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

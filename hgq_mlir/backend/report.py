@@ -218,6 +218,12 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     if not op.results:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
+    if is_ternary(op):
+        # one LUT6_2 per bit of the chain (the lowering keeps pass-through low bits outside);
+        # instantiated primitives stay as written, inferred ones lose the bits nobody reads
+        if op.attributes["hgq.ternary"].data == "primitive":
+            return w
+        return min(w, need.get(op.results[0], 0).bit_length())
     if isinstance(op, comb.AddOp | comb.SubOp):
         operands = [bits[v] for v in op.operands[:2]]
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
@@ -247,6 +253,11 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         return (op.lhs.type.width.data + 1) // 2
     return 0
+
+
+def is_ternary(op: Operation) -> bool:
+    """A ternary adder (a `comb.add` marked `hgq.ternary` by lower-fx-to-hw)."""
+    return isinstance(op, comb.AddOp) and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
 
 
 def _partial_products(v: SSAValue) -> bool:
@@ -345,6 +356,8 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         if cost or is_adder:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
+        if is_ternary(op):  # (the key only where there are some: binary-only reports keep their keys)
+            per_layer[layer]["ternary_adders"] = per_layer[layer].get("ternary_adders", 0) + 1
         if isinstance(op, comb.MulOp):
             per_layer[layer]["dsps"] = per_layer[layer].get("dsps", 0) + dsp_blocks(op, bits)
         if isinstance(op, seq.CompRegOp):
@@ -376,6 +389,9 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         extra["luts_unpruned"], extra["adders_unpruned"] = baseline["luts"], baseline["adders"]
     if constant_outputs(top, bits):
         extra["constant_outputs"] = True
+    ternary = sum(d.get("ternary_adders", 0) for d in per_layer.values())
+    if ternary:
+        extra["ternary_adders"] = ternary
     return {
         "top": interface["top"],
         "luts": total["luts"],
@@ -403,6 +419,9 @@ def format_table(report: dict) -> str:
         total["luts_unpruned"] = report["luts_unpruned"]
     lines.append(row("total", total))
     srls = f", {report['srls']} SRL16E (register chains)" if report.get("srls") else ""
+    if report.get("ternary_adders"):
+        lines.append(f"{report['ternary_adders']} of the {report['adders']} adders are ternary (a + b + c on one "
+                     "carry chain, one LUT per bit)")
     lines.append(f"latency {report['latency']} cycles, {report['adder_levels']} adder levels, DSPs {report['dsps']}{srls}")
     if report.get("constant_outputs"):
         lines.append("every output is constant: the RTL drives constants (no logic)")

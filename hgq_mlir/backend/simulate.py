@@ -129,6 +129,39 @@ def self_checking_testbench(interface: dict, n: int, stem: str) -> str:
     )
 
 
+PRIMITIVES = ("LUT6_2", "CARRY8")  # the Xilinx primitives the Verilog target instantiates
+
+
+def uses_primitives(verilog_text: str) -> bool:
+    return any(f"{p} #(" in verilog_text for p in PRIMITIVES)
+
+
+def xilinx_cells_sim() -> Path:
+    """Yosys's simulation models of the Xilinx primitives, `share/yosys/xilinx/cells_sim.v`
+    (`yosys-config --datdir`, else under the prefix of the `yosys` binary)."""
+    datdir = None
+    if shutil.which("yosys-config"):
+        proc = subprocess.run(["yosys-config", "--datdir"], capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            datdir = Path(proc.stdout.strip())
+    if datdir is None:
+        binary = shutil.which("yosys")
+        if binary is None:
+            raise UserError("primitive ternary adders (LUT6_2, CARRY8) are simulated with Yosys's models "
+                            "share/yosys/xilinx/cells_sim.v: yosys is not installed (or compile with ternary=infer)")
+        datdir = Path(binary).resolve().parent.parent / "share" / "yosys"
+    path = datdir / "xilinx" / "cells_sim.v"
+    if not path.is_file():
+        raise UserError(f"primitive ternary adders (LUT6_2, CARRY8) are simulated with Yosys's models: {path} is missing")
+    return path
+
+
+def model_sources(verilog: Path) -> list[str]:
+    """The Verilog files a simulation of `verilog` needs besides it: Yosys's primitive
+    models where it instantiates Xilinx primitives."""
+    return [str(xilinx_cells_sim())] if uses_primitives(Path(verilog).read_text()) else []
+
+
 def pick_simulator(requested: str, n_adders: int) -> str:
     if requested != "auto":
         if shutil.which(requested) is None:
@@ -152,9 +185,9 @@ def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], s
             hex_w = (interface["inputs"][k]["width"] + 3) // 4
             (work / f"in{k}.hex").write_text("".join(f"{x:0{hex_w}x}\n" for x in words))
         (work / "tb.v").write_text(testbench(interface, n))
-        src = [str(work / "tb.v"), str(Path(verilog).resolve())]
+        src = [str(work / "tb.v"), str(Path(verilog).resolve()), *model_sources(verilog)]
         if simulator == "iverilog":
-            _run(["iverilog", "-g2012", "-o", "sim.vvp", *src], work)
+            _run(["iverilog", "-g2012", "-s", "tb", "-o", "sim.vvp", *src], work)
             _run(["vvp", "-n", "sim.vvp"], work)
         elif simulator == "verilator":
             # Large flat netlists: split the C++ and skip C++ optimization, or g++ takes minutes

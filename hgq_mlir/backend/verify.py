@@ -277,7 +277,7 @@ def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0)
     """Store n input vectors and the model's outputs next to the RTL, with a self-checking
     testbench `tb_<top>.v` (run it in any simulator: it prints PASS or FAIL)."""
     from hgq_mlir.backend.output import write_folder
-    from hgq_mlir.backend.simulate import pack, self_checking_testbench
+    from hgq_mlir.backend.simulate import model_sources, pack, self_checking_testbench
 
     check_n(n)
     rtl_dir = Path(rtl_dir)
@@ -305,6 +305,10 @@ def write_testbench(model_path: str, rtl_dir: str | Path, n: int, seed: int = 0)
     files = {f"{stem}_in{k}.hex": "".join(parts) for k, parts in enumerate(ins)}
     files.update({f"{stem}_out{k}.hex": "".join(parts) for k, parts in enumerate(outs_text)})
     files[f"{stem}.v"] = self_checking_testbench(interface, n, stem)
+    models = model_sources(rtl_dir / f"{interface['top']}.v")
+    if models:  # Xilinx primitives (ternary=primitive): simulated with Yosys's models
+        files[f"{stem}.v"] = (f"// run: iverilog -g2012 -s {stem} -o {stem}.vvp {stem}.v {interface['top']}.v "
+                              f"{' '.join(models)} && vvp -n {stem}.vvp\n") + files[f"{stem}.v"]
     write_folder(rtl_dir, files, replace_build=False)
     return rtl_dir / f"{stem}.v"
 

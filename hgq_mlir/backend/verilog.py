@@ -8,6 +8,13 @@ unique); wires are `_n<N>`. IR the printer cannot express faithfully (other ops,
 values outside a constant table, registers with a reset, zero-width values) is refused
 with a one-line `UserError` naming the op.
 
+A `comb.add` marked `hgq.ternary` (a ternary adder, see `passes.lower_fx_to_hw`) is written
+as the mark says: `"infer"` as `a + b - c`; `"primitive"` as UltraScale primitives, one
+`LUT6_2` per bit (I0-I2 the operand bits, a subtracted operand's inversion folded into
+INIT; I3 the previous bit's majority m_{i-1}; I5 = 1; O6 = a^b^c^m_{i-1} the propagate bit,
+O5 = m_i = majority(a, b, c)) and one `CARRY8` per 8 bits (S = O6, DI = m_{i-1}); the
+count of subtracted operands enters as m_{-1} and the chain's CI.
+
 `VerilogTarget` is the `-t verilog` target of `hgq-opt`: it writes the RTL folder
 (`backend.rtl`) and prints the resource table on its output stream.
 """
@@ -20,7 +27,7 @@ from typing import IO
 
 from xdsl.context import Context
 from xdsl.dialects import comb, hw, seq
-from xdsl.dialects.builtin import IntegerType, ModuleOp
+from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.utils.base_printer import BasePrinter
 from xdsl.utils.target import Target
@@ -63,6 +70,19 @@ def _literal(value: int, width: int) -> str:
 
 def _range(w: int) -> str:
     return f"[{w - 1}:0] " if w > 1 else ""
+
+
+def lut6_2_init(inverted: tuple[bool, bool, bool]) -> int:
+    """INIT of one ternary-adder bit's LUT6_2 (I0-I2 = the operand bits, inverted where the
+    operand is subtracted; I3 = m_{i-1}; I4 unused; I5 = 1): the upper half (O6) holds the
+    propagate bit a^b^c^m_{i-1}, the lower half (O5) the majority m_i of a, b, c."""
+    init = 0
+    for idx in range(32):
+        a, b, c = ((idx >> n & 1) ^ int(inverted[n]) for n in range(3))
+        m = idx >> 3 & 1
+        init |= (a ^ b ^ c ^ m) << (32 + idx)
+        init |= int(a + b + c >= 2) << idx
+    return init
 
 
 @dataclass(eq=False, repr=False)
@@ -174,7 +194,89 @@ class VerilogPrinter(BasePrinter):
     @print_op.register
     def _(self, op: comb.AddOp) -> None:
         res, w = self.result(op)
-        self.wire(res, w, " + ".join(self.ref(v, op) for v in op.inputs))
+        mark = op.attributes.get("hgq.ternary")
+        if mark is None:
+            self.wire(res, w, " + ".join(self.ref(v, op) for v in op.inputs))
+            return
+        operands, inverted, carry = self.ternary_operands(op, w)
+        if mark.data == "infer":
+            terms = []
+            for n, (v, inv) in enumerate(zip(operands, inverted, strict=True)):
+                terms.append(("- " if inv else "+ " if n else "") + self.ref(v, op))
+            expr = " ".join(terms)
+            if carry != sum(inverted):
+                expr += f" + {_literal(carry - sum(inverted), w)}"
+            self.wire(res, w, expr)
+        elif mark.data == "primitive":
+            self.ternary_primitive(res, w, operands, inverted, carry, op)
+        else:
+            raise UserError(f"comb.add: hgq.ternary = {printable(str(mark.data))} (primitive or infer)")
+
+    def ternary_operands(self, op: comb.AddOp, w: int) -> tuple[list[SSAValue], list[bool], int]:
+        """A marked comb.add's three operands (a `comb.xor` with all ones read as its
+        inverted input) and its constant operand (0 without one)."""
+        if not isinstance(mark := op.attributes.get("hgq.ternary"), StringAttr):
+            raise UserError("comb.add: hgq.ternary must be a string")
+        ins = list(op.inputs)
+        carry = 0
+        if len(ins) == 4 and ins[3] in self.consts:
+            carry = self.consts[ins[3]]
+            ins = ins[:3]
+        if len(ins) != 3:
+            raise UserError(f"comb.add: a ternary adder has three operands (and a constant), got {len(op.inputs)}")
+        operands, inverted = [], []
+        for v in ins:
+            x = v.owner
+            ones = (1 << w) - 1
+            if (isinstance(x, comb.XorOp) and len(x.inputs) == 2 and x.inputs[1] in self.consts
+                    and self.consts[x.inputs[1]] == ones):
+                operands.append(x.inputs[0])
+                inverted.append(True)
+            else:
+                operands.append(v)
+                inverted.append(False)
+        if carry > 2:
+            raise UserError(f"comb.add: a ternary adder's constant operand is at most 2 (m_-1 and CI), got {carry}")
+        return operands, inverted, carry
+
+    def bit(self, v: SSAValue, i: int, op: Operation) -> str:
+        if v in self.consts:
+            return f"1'b{self.consts[v] >> i & 1}"
+        ref = self.ref(v, op)
+        return ref if _width(v) == 1 else f"{ref}[{i}]"
+
+    def ternary_primitive(self, res: SSAValue, w: int, operands, inverted, carry: int, op: Operation) -> None:
+        name = f"_n{self.count}"
+        self.count += 1
+        self.names[res] = name
+        chunks = -(-w // 8)
+        pad = 8 * chunks - w
+        m_in, ci = int(carry >= 1), int(carry >= 2)
+        init = lut6_2_init(tuple(inverted))
+        self.lines.append(f"  wire [{w - 1}:0] {name}_s, {name}_m;  // a ternary adder: LUT6_2 O6, O5 per bit")
+        for i in range(w):
+            a, b, c = (self.bit(v, i, op) for v in operands)
+            m = f"{name}_m[{i - 1}]" if i else f"1'b{m_in}"
+            self.lines.append(
+                f"  LUT6_2 #(.INIT(64'h{init:016x})) {name}_l{i} (.O6({name}_s[{i}]), .O5({name}_m[{i}]), "
+                f".I0({a}), .I1({b}), .I2({c}), .I3({m}), .I4(1'b0), .I5(1'b1));")
+        di = f"{name}_m[{w - 2}:0], " if w > 1 else ""
+        fill = f"{{{pad}{{1'b0}}}}, " if pad else ""
+        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_di = {{{fill}{di}1'b{m_in}}};")
+        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_ps = {{{fill}{name}_s}};")
+        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_o, {name}_co;")
+        for k in range(chunks):
+            cin = f"{name}_co[{8 * k - 1}]" if k else f"1'b{ci}"
+            hi, lo = 8 * k + 7, 8 * k
+            self.lines.append(
+                f"  CARRY8 #(.CARRY_TYPE(\"SINGLE_CY8\")) {name}_c{k} (.CO({name}_co[{hi}:{lo}]), .O({name}_o[{hi}:{lo}]), "
+                f".CI({cin}), .CI_TOP(1'b0), .DI({name}_di[{hi}:{lo}]), .S({name}_ps[{hi}:{lo}]));")
+        self.lines.append(f"  wire {_range(w)}{name} = {name}_o[{w - 1}:0];")
+
+    @print_op.register
+    def _(self, op: comb.XorOp) -> None:
+        res, w = self.result(op)
+        self.wire(res, w, " ^ ".join(self.ref(v, op) for v in op.inputs))
 
     @print_op.register
     def _(self, op: comb.SubOp) -> None:

@@ -8,6 +8,8 @@
 binary digits, and building columns from each other, W = W1·W2, keeping the cheapest
 graph); `method="csd"`
 is the baseline (one adder per nonzero signed digit beyond the first of each column).
+`ternary=True` plans the final sums with ternary adders (a + b + c on one carry chain,
+one LUT per result bit like a binary adder) where they cost fewer LUTs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hgq_mlir.cmvm.graph import (
     Term,
     adder_luts,
     estimate_luts,
+    ternary_luts,
 )
 from hgq_mlir.fixed import range_width
 
@@ -40,6 +43,11 @@ class CMVMResult:
     @property
     def adders(self) -> int:
         return self.graph.n_adders
+
+    @property
+    def ternary(self) -> int:
+        """How many of the adders are ternary."""
+        return self.graph.n_ternary
 
     @property
     def depth(self) -> int:
@@ -63,18 +71,19 @@ _SOLVED_MAX = 64
 
 
 def build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method: str = "cse",
-                depth_slack: int = DEFAULT_DEPTH_SLACK) -> AdderGraph:
+                depth_slack: int = DEFAULT_DEPTH_SLACK, ternary: bool = False) -> AdderGraph:
     """The solver's graph for W over the given input ranges (memoized: a pure function)."""
     w = np.asarray(w)
-    key = (method, depth_slack, w.shape, tuple(int(v) for v in w.ravel()), tuple((int(lo), int(hi)) for lo, hi in input_ranges))
+    key = (method, depth_slack, ternary, w.shape, tuple(int(v) for v in w.ravel()), tuple((int(lo), int(hi)) for lo, hi in input_ranges))
     if key not in _SOLVED:
         if len(_SOLVED) >= _SOLVED_MAX:
             _SOLVED.pop(next(iter(_SOLVED)))
-        _SOLVED[key] = _build_graph(w, input_ranges, method, depth_slack)
+        _SOLVED[key] = _build_graph(w, input_ranges, method, depth_slack, ternary)
     return _SOLVED[key]
 
 
-def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method: str, depth_slack: int) -> AdderGraph:
+def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method: str, depth_slack: int,
+                 ternary: bool = False) -> AdderGraph:
     if method == "csd":
         return solve_csd(w)
     if method != "cse":
@@ -84,14 +93,16 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     digits = int(csd_digit_count(w).sum())
     alternatives = []  # each a whole solve: the smaller the matrix, the more are worth their time
     if digits <= BINARY_DIGITS:
-        alternatives.append(lambda: solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges))
+        alternatives.append(lambda: solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges,
+                                              ternary=ternary))
     if digits <= FOREST_DIGITS:
-        alternatives.append(lambda: solve_two_stage(w, bits, depth_slack, input_ranges=ranges))
+        alternatives.append(lambda: solve_two_stage(w, bits, depth_slack, input_ranges=ranges, ternary=ternary))
     if digits <= RESTART_DIGITS:
-        alternatives += [functools.partial(solve_cse, w, bits, depth_slack, seed=seed, input_ranges=ranges)
+        alternatives += [functools.partial(solve_cse, w, bits, depth_slack, seed=seed, input_ranges=ranges,
+                                           ternary=ternary)
                          for seed in range(RESTARTS)]
     progress.solve(1, len(alternatives) + 1)
-    best = solve_cse(w, bits, depth_slack, input_ranges=ranges)
+    best = solve_cse(w, bits, depth_slack, input_ranges=ranges, ternary=ternary)
     cost = estimate_luts(best, input_ranges) if alternatives else 0
     for k, alternative in enumerate(alternatives, start=2):  # the cheapest graph kept
         progress.solve(k, len(alternatives) + 1)
@@ -103,7 +114,7 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
 
 
 def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
-          method: str = "cse") -> CMVMResult:
+          method: str = "cse", ternary: bool = False) -> CMVMResult:
     """An adder graph computing x·W for integer W (n_in × n_out) and integer inputs x.
 
     `input_ranges[j]` = (lo, hi) of input j (default: 8-bit signed); widths follow from it.
@@ -115,8 +126,8 @@ def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack:
             raise ValueError("W must be an integer matrix (scale it by a power of two first)")
         w = np.round(w).astype(np.int64)
     ranges = list(input_ranges) if input_ranges is not None else [(-128, 127)] * w.shape[0]
-    graph = _build_graph(w, ranges, method, depth_slack)  # solved afresh (only the lowering memoizes)
+    graph = _build_graph(w, ranges, method, depth_slack, ternary)  # solved afresh (only the lowering memoizes)
     return CMVMResult(graph, estimate_luts(graph, ranges))
 
 
-__all__ = ["AdderGraph", "CMVMResult", "Term", "adder_luts", "csd_digits", "estimate_luts", "solve", "solve_csd", "solve_cse"]
+__all__ = ["AdderGraph", "CMVMResult", "Term", "adder_luts", "ternary_luts", "csd_digits", "estimate_luts", "solve", "solve_csd", "solve_cse"]

@@ -64,14 +64,14 @@ def _without_cyclic_gc(solver):
 @_without_cyclic_gc
 def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,
               bounds: Sequence[int] | None = None, seed: int | None = None, binary_ties: bool = False,
-              input_ranges: Sequence[tuple[int, int]] | None = None) -> AdderGraph:
+              input_ranges: Sequence[tuple[int, int]] | None = None, ternary: bool = False) -> AdderGraph:
     """x·W for integer W (n_in × n_out); `input_bits` = each input's width (for the cost).
 
     `bounds[c]` overrides column c's depth limit (default: its minimum plus the slack).
     `seed` perturbs the choice between patterns of equal frequency (for restarts).
     `binary_ties` writes a weight in plain binary where that has no more digits than CSD.
     `input_ranges` = each input's (lo, hi), for the final sums' widths (default: the full
-    signed range of its width).
+    signed range of its width).  `ternary`: the final sums use ternary adders where cheaper.
     The graph's `widths` attribute holds each node's estimated width afterwards.
 
     The pair index grows with the square of a column's digit count; a matrix whose index
@@ -89,11 +89,12 @@ def solve_cse(w: np.ndarray, input_bits: Sequence[int] | None = None, depth_slac
     while blocks < w.shape[0] and int((per_col.astype(np.float64) ** 2).sum()) // (2 * blocks) > PAIR_BUDGET:
         blocks *= 2
     if blocks == 1:
-        return _solve_block(w, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties)
-    return _solve_blocked(w, digits, blocks, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties)
+        return _solve_block(w, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties, ternary)
+    return _solve_blocked(w, digits, blocks, input_bits, input_ranges, depth_slack, bounds, seed, binary_ties, ternary)
 
 
-def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties) -> AdderGraph:
+def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties,
+                   ternary: bool = False) -> AdderGraph:
     n_in, n_out = w.shape
     bits = list(input_bits)
     total = digits.sum(axis=0)
@@ -111,13 +112,15 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
         rows = list(range(lo, hi))
         sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
         g = _solve_block(w[lo:hi], [bits[r] for r in rows], [input_ranges[r] for r in rows], depth_slack, sub_bounds,
-                         seed, binary_ties)
+                         seed, binary_ties, ternary)
         ids = rows + [0] * g.n_adders  # block node -> graph node
         for k, (a, b, sub) in enumerate(g.adders):
-            node = graph.add(Term(ids[a.node], a.shift), Term(ids[b.node], b.shift), sub)
+            c = g.third.get(k)
+            node = graph.add(Term(ids[a.node], a.shift), Term(ids[b.node], b.shift), sub,
+                             None if c is None else Term(ids[c.node], c.shift, c.negative))
             ids[g.n_in + k] = node
             widths.append(g.widths[g.n_in + k])
-            depth.append(1 + max(depth[ids[a.node]], depth[ids[b.node]]))
+            depth.append(1 + max(depth[ids[t.node]] for t in g.terms(k)))
         for c, t in enumerate(g.outputs):
             if t is not None:
                 node = ids[t.node]
@@ -125,12 +128,13 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
     ranges = extend_ranges(graph, list(input_ranges))
     reach = _final_depth([sum(1 << d for d, _ in p) for p in partial])
     for c in range(n_out):
-        graph.outputs.append(sum_narrow(graph, partial[c], ranges, min(limit[c], reach), widths))
+        graph.outputs.append(sum_narrow(graph, partial[c], ranges, min(limit[c], reach), widths, ternary))
     graph.widths = widths
     return graph
 
 
-def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties: bool = False) -> AdderGraph:
+def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, bounds, seed, binary_ties: bool = False,
+                 ternary: bool = False) -> AdderGraph:
     w = np.asarray(w)
     n_in, n_out = w.shape
     graph = AdderGraph(n_in)
@@ -256,6 +260,6 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
     reach = _final_depth(load)
     for c in range(n_out):
         col = [(depth[s], Term(s, t, g < 0)) for s, t, g in terms[c].values()]
-        graph.outputs.append(sum_narrow(graph, col, ranges, min(bound[c], reach), bits))
+        graph.outputs.append(sum_narrow(graph, col, ranges, min(bound[c], reach), bits, ternary))
     graph.widths = bits
     return graph

@@ -89,7 +89,7 @@ def column_forest(w: np.ndarray, bounds: Sequence[int]) -> tuple[list[tuple[int,
 
 
 def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, seed: int | None = None,
-                    input_ranges: Sequence[tuple[int, int]] | None = None) -> AdderGraph | None:
+                    input_ranges: Sequence[tuple[int, int]] | None = None, ternary: bool = False) -> AdderGraph | None:
     """x·W through a column forest (None when no column is cheaper built from another)."""
     w = np.asarray(w)
     if w.size == 0 or np.abs(w).max() >= SAFE:
@@ -106,13 +106,13 @@ def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, 
             k, s, g = p
             w1[:, j] = w[:, j] - g * (w[:, k] << s)
     stage1 = [b - (p is not None) for b, p in zip(budget, parent)]
-    graph = solve_cse(w1, input_bits, depth_slack, bounds=stage1, seed=seed, input_ranges=input_ranges)
+    graph = solve_cse(w1, input_bits, depth_slack, bounds=stage1, seed=seed, input_ranges=input_ranges, ternary=ternary)
     widths = graph.widths
     depth = graph.depths()
 
     def grow() -> None:  # depths of the adders added since
-        for a, b, _ in graph.adders[len(depth) - graph.n_in :]:
-            depth.append(1 + max(depth[a.node], depth[b.node]))
+        for k in range(len(depth) - graph.n_in, len(graph.adders)):
+            depth.append(1 + max(depth[t.node] for t in graph.terms(k)))
 
     outputs = list(graph.outputs)
     done = [p is None for p in parent]

@@ -23,16 +23,33 @@ class AdderGraph:
     """x·W as adders `node = lhs ± rhs` over shifted terms, plus one output term per column.
 
     `adders[k]` is `(lhs, rhs, subtract)` with `lhs`/`rhs` Terms (lhs never negative);
-    it defines node `n_in + k`.  An output is `None` when its column of W is zero.
+    it defines node `n_in + k`.  A ternary adder has a third signed term, `third[k]`
+    (its `negative` flag: subtracted): node = lhs ± rhs ± third, one adder.  An output
+    is `None` when its column of W is zero.
     """
 
     n_in: int
     adders: list[tuple[Term, Term, bool]] = field(default_factory=list)
     outputs: list[Term | None] = field(default_factory=list)
+    third: dict[int, Term] = field(default_factory=dict)
 
-    def add(self, lhs: Term, rhs: Term, subtract: bool) -> int:
+    def add(self, lhs: Term, rhs: Term, subtract: bool, third: Term | None = None) -> int:
+        if third is not None:
+            self.third[len(self.adders)] = third
         self.adders.append((lhs, rhs, subtract))
         return self.n_in + len(self.adders) - 1
+
+    def terms(self, k: int) -> list[Term]:
+        """Adder k's operands as signed terms (two, or three for a ternary adder)."""
+        lhs, rhs, sub = self.adders[k]
+        out = [lhs, Term(rhs.node, rhs.shift, sub)]
+        if k in self.third:
+            out.append(self.third[k])
+        return out
+
+    @property
+    def n_ternary(self) -> int:
+        return len(self.third)
 
     @property
     def n_adders(self) -> int:
@@ -42,9 +59,12 @@ class AdderGraph:
         """Integer row vector over the inputs for every node: shape (n_nodes, n_in)."""
         c = np.zeros((self.n_in + len(self.adders), self.n_in), dtype=object)
         c[: self.n_in] = np.eye(self.n_in, dtype=np.int64).astype(object)
-        for k, (a, b, sub) in enumerate(self.adders):
-            rhs = c[b.node] * (1 << b.shift)
-            c[self.n_in + k] = c[a.node] * (1 << a.shift) + (-rhs if sub else rhs)
+        for k in range(len(self.adders)):
+            total = 0
+            for t in self.terms(k):
+                v = c[t.node] * (1 << t.shift)
+                total = total - v if t.negative else total + v
+            c[self.n_in + k] = total
         return c
 
     def matrix(self) -> np.ndarray:
@@ -61,8 +81,8 @@ class AdderGraph:
 
     def depths(self) -> list[int]:
         d = [0] * self.n_in
-        for a, b, _ in self.adders:
-            d.append(1 + max(d[a.node], d[b.node]))
+        for k in range(len(self.adders)):
+            d.append(1 + max(d[t.node] for t in self.terms(k)))
         return d
 
     @property
@@ -74,10 +94,12 @@ class AdderGraph:
         """x·W on integer inputs (batch, n_in), exactly (Python ints where int64 could overflow)."""
         x = np.asarray(x)
         vals: list[np.ndarray] = [x[:, j].astype(object) for j in range(self.n_in)]
-        for a, b, sub in self.adders:
-            lhs = vals[a.node] * (1 << a.shift)
-            rhs = vals[b.node] * (1 << b.shift)
-            vals.append(lhs - rhs if sub else lhs + rhs)
+        for k in range(len(self.adders)):
+            total = 0
+            for t in self.terms(k):
+                v = vals[t.node] * (1 << t.shift)
+                total = total - v if t.negative else total + v
+            vals.append(total)
         zero = np.zeros(x.shape[0], dtype=object)
         cols = []
         for t in self.outputs:
@@ -102,14 +124,31 @@ def adder_luts(width: int, lhs_zeros: int, rhs_zeros: int, extent: int | None = 
     return max(top - through, 0)
 
 
+def ternary_luts(width: int, zeros: list[int], negative: list[bool]) -> int:
+    """Estimated LUTs of one ternary adder (three signed operands on one carry chain: a
+    LUT6_2 per bit, its O6 the propagate bit a^b^c^m, its O5 the majority m passed to the
+    next bit): one LUT per result bit from the chain's first bit up.  `zeros` = each
+    operand's known-zero LSBs: below the second smallest, one operand alone is nonzero and
+    its bits pass through (when it is added; a subtracted one starts the chain there)."""
+    order = sorted(range(len(zeros)), key=lambda n: zeros[n])
+    low, second = zeros[order[0]], zeros[order[1]]
+    start = second if low < second and not negative[order[0]] else low
+    return max(width - start, 0)
+
+
+def term_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
+    lo, hi = ranges[t.node]
+    lo, hi = lo << t.shift, hi << t.shift
+    return (-hi, -lo) if t.negative else (lo, hi)
+
+
 def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Append to `ranges` (lo, hi per node, the inputs' first) those of the adders it lacks
-    (interval arithmetic: exact where a node's two operands share no input, else an outer
+    (interval arithmetic: exact where a node's operands share no input, else an outer
     bound; estimate_luts takes exact ranges from the coefficients)."""
-    for a, b, sub in graph.adders[len(ranges) - graph.n_in :]:
-        (l1, h1), (l2, h2) = ranges[a.node], ranges[b.node]
-        l1, h1, l2, h2 = l1 << a.shift, h1 << a.shift, l2 << b.shift, h2 << b.shift
-        ranges.append((l1 - h2, h1 - l2) if sub else (l1 + l2, h1 + h2))
+    for k in range(len(ranges) - graph.n_in, len(graph.adders)):
+        parts = [term_range(t, ranges) for t in graph.terms(k)]
+        ranges.append((sum(p[0] for p in parts), sum(p[1] for p in parts)))
     return ranges
 
 
@@ -122,11 +161,16 @@ def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int
     node_lo, node_hi = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
     widths = [range_width(int(lo), int(hi)) for lo, hi in zip(node_lo[: graph.n_in], node_hi[: graph.n_in])]
     total = 0
-    for k, (lhs, rhs, _) in enumerate(graph.adders):
+    for k in range(len(graph.adders)):
         n = graph.n_in + k
-        base = min(lhs.shift, rhs.shift)  # the node's own LSB weight
+        terms = graph.terms(k)
+        base = min(t.shift for t in terms)  # the node's own LSB weight
         width = range_width(int(node_lo[n]) >> base, int(node_hi[n]) >> base)
         widths.append(width)
+        if len(terms) == 3:
+            total += ternary_luts(width, [t.shift - base for t in terms], [t.negative for t in terms])
+            continue
+        lhs, rhs = terms
         extent = max(widths[lhs.node] + lhs.shift, widths[rhs.node] + rhs.shift) - base
         total += adder_luts(width, lhs.shift - base, rhs.shift - base, extent)
     return total

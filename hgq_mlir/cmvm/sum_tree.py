@@ -14,6 +14,12 @@ Measured on tools/bench_cmvm.py: 1.7-3.5 % fewer LUTs than the Huffman tree on t
 cases, 0.9-2 % on the model layers; on random 9-term columns without a depth bound, 1.1 %
 above the optimum (exhaustive search over the trees), where the Huffman tree is 18 % above.
 
+With `ternary`, the chosen tree is then folded into ternary adders (a + b + c on one carry
+chain: one LUT per result bit, as a binary adder): an adder whose result only its parent
+reads merges into the parent where that saves LUTs; which (parent, child) pairs merge is a
+maximum-saving matching on the tree (each adder in at most one pair), found exactly by
+dynamic programming.  Merging never adds depth (a ternary adder is one level).
+
 The per-pair scores are kept in a matrix; a merge recomputes one row (the new term) and
 the rows whose best partner it consumed, so a column of n terms costs O(n^2) overall.
 """
@@ -24,7 +30,7 @@ import heapq
 
 import numpy as np
 
-from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts
+from hgq_mlir.cmvm.graph import AdderGraph, Term, adder_luts, ternary_luts
 from hgq_mlir.fixed import range_width
 
 GROWTH_WEIGHT = 0.5  # weight of the width a merge adds (0.25-0.75 measured alike; 0 is 3 % worse)
@@ -39,15 +45,19 @@ def _value_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
 
 
 def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int,
-               widths: list[int] | None = None) -> Term | None:
+               widths: list[int] | None = None, ternary: bool = False) -> Term | None:
     """Add the signed terms `(depth, Term)` into one, no deeper than `bound` (or, where the
     terms' depths do not allow that, as shallow as they allow).  `ranges[node]` = (lo, hi)
-    of every node so far, `widths[node]` its width; both get the new nodes appended."""
+    of every node so far, `widths[node]` its width; both get the new nodes appended.
+    `ternary`: fold the tree into ternary adders where that saves LUTs."""
     if len(terms) <= 1:
         return terms[0][1] if terms else None
     leaves = [_Sum.leaf(t, d, _value_range(t, ranges), range_width(*ranges[t.node])) for d, t in terms]
     if max(max(abs(s.lo), abs(s.hi)) for s in leaves) * len(terms) >= EXACT_FLOAT:
-        return _huffman(leaves).build(graph, ranges, widths)
+        root = _huffman(leaves)
+        if ternary:
+            _fuse(root)
+        return root.build(graph, ranges, widths)
     state = (
         np.array([s.depth for s in leaves], dtype=np.int64),
         np.array([s.lsb for s in leaves], dtype=np.float64),
@@ -63,7 +73,13 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
     root = slot[merges[-1][0]]
     _rotate(root)
     shallowest = _huffman(leaves)  # the greedy is not better on every column: keep the cheaper
-    if shallowest.total() < root.total():
+    if ternary:
+        cost = root.total() - _fuse(root)
+        if shallowest.total() - _fuse(shallowest) < cost:
+            root = shallowest
+        else:
+            _fuse(root)  # (the plan of the kept tree)
+    elif shallowest.total() < root.total():
         root = shallowest
     return root.build(graph, ranges, widths)
 
@@ -72,13 +88,14 @@ class _Sum:
     """A node of a planned sum tree: its value range, LSB, node width, sign, depth and the
     LUTs of its own adder (0 for a term)."""
 
-    __slots__ = ("cost", "depth", "hi", "kids", "lo", "lsb", "negative", "term", "width")
+    __slots__ = ("cost", "depth", "fused", "hi", "kids", "lo", "lsb", "negative", "term", "width")
 
     @staticmethod
     def leaf(term: Term, depth: int, value: tuple[int, int], width: int) -> _Sum:
         s = _Sum()
         s.lo, s.hi = value
         s.lsb, s.width, s.negative, s.depth, s.cost, s.kids, s.term = term.shift, width, term.negative, depth, 0, None, term
+        s.fused = None
         return s
 
     @staticmethod
@@ -92,8 +109,14 @@ class _Sum:
         top = max(x.width + x.lsb, y.width + y.lsb)
         s.cost = adder_luts(s.width, x.lsb - s.lsb, y.lsb - s.lsb, top - s.lsb)
         s.depth = max(x.depth, y.depth) + 1
-        s.kids, s.term = (x, y), None
+        s.kids, s.term, s.fused = (x, y), None, None
         return s
+
+    def ternary_cost(self, child: _Sum) -> int:
+        """LUTs of this adder as one ternary adder over `child`'s two terms and its other kid."""
+        other = self.kids[1] if self.kids[0] is child else self.kids[0]
+        parts = [*child.kids, other]
+        return ternary_luts(self.width, [p.lsb - self.lsb for p in parts], [p.negative for p in parts])
 
     def total(self) -> int:
         """The LUTs of every adder in the tree."""
@@ -103,7 +126,50 @@ class _Sum:
         if self.kids is None:
             return self.term
         x, y = self.kids
+        if self.fused is not None:
+            other = y if self.fused is x else x
+            parts = [p.build(graph, ranges, widths) for p in (*self.fused.kids, other)]
+            return _merge3(graph, parts, ranges, widths)
         return _merge(graph, x.build(graph, ranges, widths), y.build(graph, ranges, widths), ranges, widths)
+
+
+def _fuse(root: _Sum) -> int:
+    """Mark the (parent, child) adder pairs that become ternary adders (each adder in at
+    most one pair, the most LUTs saved: a tree matching, by dynamic programming); returns
+    the LUTs saved."""
+    order, stack = [], [root]
+    while stack:  # parents before children
+        node = stack.pop()
+        if node.kids is not None:
+            order.append(node)
+            stack.extend(node.kids)
+    free: dict[int, int] = {}  # best saving below a node that stays free to merge into its parent
+    best: dict[int, int] = {}  # best saving below and at a node
+    choice: dict[int, _Sum | None] = {}
+    for node in reversed(order):  # children first
+        base = sum(best.get(id(k), 0) for k in node.kids)
+        free[id(node)], best[id(node)], choice[id(node)] = base, base, None
+        for k in node.kids:
+            if k.kids is None:
+                continue
+            gain = k.cost + node.cost - node.ternary_cost(k)
+            total = base - best[id(k)] + free[id(k)] + gain
+            if gain > 0 and total > best[id(node)]:
+                best[id(node)], choice[id(node)] = total, k
+    saved = best.get(id(root), 0)
+
+    def mark(node: _Sum, taken: bool) -> None:  # taken: merged into its parent already
+        todo = [(node, taken)]
+        while todo:
+            n, t = todo.pop()
+            if n.kids is None:
+                continue
+            n.fused = None if t else choice[id(n)]
+            for k in n.kids:
+                todo.append((k, k is n.fused))
+
+    mark(root, False)
+    return saved
 
 
 def _huffman(leaves: list[_Sum]) -> _Sum:
@@ -214,6 +280,24 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
         best[i] = int(row.argmin())
         best_score[i] = row[best[i]]
     return merges
+
+
+def _merge3(graph: AdderGraph, parts: list[Term], ranges: list[tuple[int, int]], widths: list[int] | None) -> Term:
+    """One ternary adder over three signed terms (an added term first; three negated terms
+    are added and the result negated)."""
+    negative = all(t.negative for t in parts)
+    if negative:
+        parts = [Term(t.node, t.shift, False) for t in parts]
+    parts = sorted(parts, key=lambda t: t.negative)  # stable: the added terms first
+    base = min(t.shift for t in parts)
+    a, b, c = (Term(t.node, t.shift - base, t.negative) for t in parts)
+    node = graph.add(Term(a.node, a.shift), Term(b.node, b.shift), b.negative, c)
+    lo = sum(_value_range(t, ranges)[0] for t in parts)
+    hi = sum(_value_range(t, ranges)[1] for t in parts)
+    ranges.append((lo >> base, hi >> base))
+    if widths is not None:
+        widths.append(range_width(*ranges[-1]))
+    return Term(node, base, negative)
 
 
 def _merge(graph: AdderGraph, t1: Term, t2: Term, ranges: list[tuple[int, int]], widths: list[int] | None) -> Term:

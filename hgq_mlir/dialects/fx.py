@@ -120,6 +120,72 @@ class SubOp(_Binary):
 
 
 @irdl_op_definition
+class Add3Op(IRDLOperation):
+    """A ternary adder: ±a ± b ± c in one op (one carry chain), operands aligned by their
+    types. `negate` is a bit mask (bit n: operand n is subtracted); at least one operand is
+    added (a sum of three negated terms is the negation of a sum). Printed
+    `fx.add3 %a + %b - %c : t_a, t_b, t_c -> t`, a leading `-` for a subtracted first operand."""
+
+    name = "fx.add3"
+
+    a = operand_def(FixedType)
+    b = operand_def(FixedType)
+    c = operand_def(FixedType)
+    negate = prop_def(IntAttr)
+    result = result_def(FixedType)
+    traits = traits_def(Pure())
+
+    def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, negate: tuple[bool, bool, bool] | int,
+                 result_type: FixedType, attributes=None):
+        mask = negate if isinstance(negate, int) else sum(1 << n for n, neg in enumerate(negate) if neg)
+        super().__init__(operands=[a, b, c], properties={"negate": IntAttr(mask)}, result_types=[result_type],
+                         attributes=attributes)
+
+    @property
+    def negated(self) -> tuple[bool, bool, bool]:
+        return tuple(bool(self.negate.data >> n & 1) for n in range(3))
+
+    def print(self, printer: Printer) -> None:
+        for n, (v, neg) in enumerate(zip(self.operands, self.negated)):
+            sign = "-" if neg else "+"
+            printer.print_string(f" {sign} " if n else (" - " if neg else " "))
+            printer.print_operand(v)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_list([v.type for v in self.operands], printer.print_attribute)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> Add3Op:
+        names, mask = [], 0
+        for n in range(3):
+            if n and parser.parse_optional_punctuation("+") is None:
+                parser.parse_punctuation("-")
+                mask |= 1 << n
+            elif not n and parser.parse_optional_punctuation("-") is not None:
+                mask |= 1
+            names.append(parser.parse_unresolved_operand())
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        types = [parser.parse_type()]
+        for _ in range(2):
+            parser.parse_punctuation(",")
+            types.append(parser.parse_type())
+        parser.parse_punctuation("->")
+        out = parser.parse_type()
+        return cls.create(operands=[parser.resolve_operand(v, t) for v, t in zip(names, types)], result_types=[out],
+                          properties={"negate": IntAttr(mask)}, attributes=attrs)
+
+    def verify_(self) -> None:
+        f = max(_fixed(v, "operand").frac for v in self.operands)
+        if self.result.type.frac != f:
+            raise VerifyException(f"fx.add3 result must keep every fractional bit: f = {f}, got {self.result.type.frac}")
+        if not 0 <= self.negate.data <= 6:
+            raise VerifyException(f"fx.add3 negate mask {self.negate.data}: at least one operand must be added (0..6)")
+
+
+@irdl_op_definition
 class MaxOp(_Binary):
     """max(lhs, rhs)."""
 
@@ -449,6 +515,6 @@ class OutputOp(_Port):
 
 FX = Dialect(
     "fx",
-    [InputOp, OutputOp, ConstOp, AddOp, SubOp, MaxOp, MinOp, MulOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
+    [InputOp, OutputOp, ConstOp, AddOp, Add3Op, SubOp, MaxOp, MinOp, MulOp, NegOp, ReluOp, ShiftOp, QuantizeOp, LutOp, RegOp],
     [FixedType, RoundModeAttr, OverflowModeAttr],
 )

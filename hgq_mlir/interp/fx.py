@@ -85,6 +85,15 @@ class FxFunctions(InterpreterFunctions):
     def run_add(self, interpreter: Interpreter, op: fx.AddOp, args: PythonValues) -> PythonValues:
         return self._binary(np.add, op, args)
 
+    @impl(fx.Add3Op)
+    def run_add3(self, interpreter: Interpreter, op: fx.Add3Op, args: PythonValues) -> PythonValues:
+        t = op.result.type
+        total = 0
+        for v, arg, neg in zip(op.operands, args, op.negated, strict=True):
+            m = _aligned(arg, v.type, t.frac)
+            total = total - m if neg else total + m
+        return (_stored(total, t),)
+
     @impl(fx.SubOp)
     def run_sub(self, interpreter: Interpreter, op: fx.SubOp, args: PythonValues) -> PythonValues:
         return self._binary(np.subtract, op, args)

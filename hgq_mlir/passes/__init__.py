@@ -53,6 +53,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return HgqReportBaseline
 
+    def fx_fuse_ternary():
+        from hgq_mlir.passes.fuse_ternary import FxFuseTernary
+
+        return FxFuseTernary
+
     def fx_pipeline():
         from hgq_mlir.passes.pipeline import FxPipeline
 
@@ -60,6 +65,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
     return {
         "fx-pipeline": fx_pipeline,
+        "fx-fuse-ternary": fx_fuse_ternary,
         "hgq-prune": hgq_prune,
         "hgq-infer-precision": hgq_infer_precision,
         "hgq-report-baseline": hgq_report_baseline,

@@ -17,6 +17,15 @@ shifted wider operand, summed by a balanced adder tree; a signed operand's top b
 -2^(w-1), so its partial product is subtracted), or the Verilog `*` (`dsp`: left to synthesis,
 which maps it onto DSP blocks). `auto` takes `lut` where the narrower operand has at most
 LUT_MULTIPLIER_BITS bits: there a handful of adders costs less than a DSP block.
+
+A ternary adder (`fx.add3`) becomes, by the `ternary` option, one `comb.add` of three
+operands marked `hgq.ternary = "primitive"` or `"infer"` (the Verilog target writes it as
+UltraScale LUT6_2 + CARRY8 primitives, or as `a + b - c` for the vendor's inference), or
+(`off`) two binary adders.  The choice is made here, not by the Verilog target, so the hw
+IR says what is built and the report and the Verilog read the same IR. In the marked
+`comb.add`, a subtracted operand is its complement (`comb.xor` with all ones) and the
+count of subtracted operands is a fourth, constant operand (-c = ~c + 1); the low bits
+where only one (added) operand is nonzero pass through, outside the adder.
 """
 
 from __future__ import annotations
@@ -36,23 +45,30 @@ from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
 from hgq_mlir.fixed import format_bounds
 
+
+from dataclasses import dataclass
 LUT_MULTIPLIER_BITS = 4
+TERNARY = ("primitive", "infer", "off")
 
 
 @dataclass(frozen=True)
 class LowerFxToHw(ModulePass):
-    """Options: multiplier (lut, dsp or auto: how a product of two values is built)."""
+    """Options: multiplier (lut, dsp or auto: how a product of two values is built), ternary
+    (primitive, infer or off: how a ternary adder is built)."""
 
     name = "lower-fx-to-hw"
 
     multiplier: Literal["auto", "lut", "dsp"] = "auto"
+    ternary: Literal["primitive", "infer", "off"] = "primitive"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.multiplier not in ("auto", "lut", "dsp"):
             raise UserError(f"lower-fx-to-hw: unknown multiplier={self.multiplier} (choose from auto, lut, dsp)")
+        if self.ternary not in TERNARY:
+            raise UserError(f"lower-fx-to-hw: unknown ternary={self.ternary} (choose from {', '.join(TERNARY)})")
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if _is_fx_model(model):
-                module = _HwBuilder(self.multiplier).lower(model)
+                module = _HwBuilder(self.multiplier, self.ternary).lower(model)
                 op.body.block.insert_op_before(module, model)
                 model.detach()
                 model.erase(safe_erase=False)
@@ -72,8 +88,9 @@ def _is_fx_model(f: func.FuncOp) -> bool:
 
 
 class _HwBuilder:
-    def __init__(self, multiplier: str = "auto") -> None:
+    def __init__(self, multiplier: str = "auto", ternary: str = "primitive") -> None:
         self.multiplier = multiplier
+        self.ternary = ternary
         self.ops: list[Operation] = []
         self.consts: dict[tuple[int, int], SSAValue] = {}
         self.built: dict[tuple, SSAValue] = {}
@@ -210,6 +227,8 @@ class _HwBuilder:
             if isinstance(op, fx.AddOp):
                 return self.emit(comb.AddOp([a, b], attr_dict=attrs))
             return self.emit(comb.SubOp(a, b, attr_dict=attrs))
+        if isinstance(op, fx.Add3Op):
+            return self.add3(op, args, attrs)
         if isinstance(op, fx.NegOp):
             a = self.align(args[0], op.input.type, t.frac, w)
             return self.emit(comb.SubOp(self.const(0, w), a, attr_dict=attrs))
@@ -234,6 +253,42 @@ class _HwBuilder:
         if isinstance(op, fx.QuantizeOp):
             return self.quantize(args[0], op.input.type, t, op.round.data, op.overflow.data, attrs)
         raise UserError(f"{op.name}: no lowering to hw/comb")
+
+    def add3(self, op: fx.Add3Op, args: list[SSAValue], attrs) -> SSAValue:
+        t = op.result.type
+        w = t.width
+        neg = list(op.negated)
+        xs = [self.align(v, o.type, t.frac, w) for v, o in zip(args, op.operands, strict=True)]
+        if self.ternary == "off":  # two binary adders, an added operand first, modulo 2^w
+            order = sorted(range(3), key=lambda n: neg[n])
+            acc = xs[order[0]]
+            for n in order[1:]:
+                acc = self.emit((comb.SubOp(acc, xs[n], attr_dict=attrs) if neg[n]
+                                 else comb.AddOp([acc, xs[n]], attr_dict=attrs)))
+            return acc
+        # known-zero low bits of each aligned operand (the alignment's appended zeros)
+        zeros = [min(max(t.frac - o.type.frac, 0), w) for o in op.operands]
+        order = sorted(range(3), key=lambda n: zeros[n])
+        low, second = zeros[order[0]], zeros[order[1]]
+        start = second if low < second and not neg[order[0]] else low
+        parts = []
+        if start:  # below `start` one added operand alone is nonzero (or none): its bits pass through
+            parts.append(self.extract(xs[order[0]], 0, start))
+        if start < w:
+            n = w - start
+            operands = []
+            for x, negative in zip(xs, neg, strict=True):
+                x = self.extract(x, start, n)
+                if negative:  # -x = ~x + 1: the complement here, the +1 in the constant operand
+                    x = self.emit(comb.XorOp([x, self.const(-1, n)]))
+                operands.append(x)
+            if any(neg):
+                operands.append(self.const(sum(neg), n))
+            marked = {"hgq.ternary": StringAttr(self.ternary), **(attrs or {})}
+            parts.append(self.emit(comb.AddOp(operands, attr_dict=marked)))
+        if len(parts) == 1:
+            return parts[0]
+        return self.emit(comb.ConcatOp(parts[::-1], IntegerType(w)))
 
     def mul(self, args: list[SSAValue], types: list[fx.FixedType], w: int, attrs) -> SSAValue:
         """The exact product of two mantissas in `w` bits (the result type holds it)."""
@@ -262,10 +317,19 @@ class _HwBuilder:
         return self.resize(bits, signed, width)
 
     def add_terms(self, x: tuple, y: tuple, subtract: bool, attrs) -> tuple:
-        """The sum (or difference) of two product terms, in an adder as wide as its exact range:
-        every adder of the tree differs in width from the next, so synthesis keeps each one a
-        carry chain (Yosys alumacc merges same-width sum trees into one carry-save macc)."""
+        """The sum (or difference) of two product terms: below the higher term's shift the lower
+        term's bits pass through as wiring, and the adder above is as wide as its exact range.
+        So no adder of the tree reads another adder's whole result, and synthesis keeps each one
+        a carry chain (Yosys alumacc merges an adder that reads another's whole result into one
+        carry-save sum, which maps to about twice the LUTs)."""
+        if not subtract and y[1] < x[1]:
+            x, y = y, x
         (xb, xs, xlo, xhi), (yb, ys, ylo, yhi) = x, y
+        d = max(ys - xs, 0)  # the lower term's bits below the higher one's shift pass through
+        low = None
+        if d and xb.type.width.data > d:
+            low = self.extract(xb, 0, d)
+            xb, xs, xlo, xhi = self.extract(xb, d, xb.type.width.data - d), ys, xlo >> d, xhi >> d
         s = min(xs, ys)
         xlo, xhi, ylo, yhi = xlo << (xs - s), xhi << (xs - s), ylo << (ys - s), yhi << (ys - s)
         lo, hi = (xlo - yhi, xhi - ylo) if subtract else (xlo + ylo, xhi + yhi)
@@ -274,7 +338,11 @@ class _HwBuilder:
         xa = self.align_term(xb, xs, xlo < 0, s, width)
         ya = self.align_term(yb, ys, ylo < 0, s, width)
         op = comb.SubOp(xa, ya, attr_dict=attrs) if subtract else comb.AddOp([xa, ya], attr_dict=attrs)
-        return self.emit(op), s, lo, hi
+        total = self.emit(op)
+        if low is None:
+            return total, s, lo, hi
+        joined = self.emit(comb.ConcatOp([total, low], IntegerType(width + d)))
+        return joined, s - d, lo << d, (hi << d) | ((1 << d) - 1)
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
         """hw.array_get on a constant array indexed by the input's raw bits. Codes the input never

@@ -71,7 +71,8 @@ class LowerHgqToFx(ModulePass):
     """hgq -> fx. Options: `dense` = CMVM solver (cse, or csd: no sharing), `depth-slack` =
     adder levels a dense layer may add beyond its minimum, `max-width` = widest value allowed,
     `input-format=k,i,f` = the format every model input element arrives in (default: the
-    smallest holding every quantizer that reads it)."""
+    smallest holding every quantizer that reads it), `ternary` = the CMVM's final sums use
+    ternary adders (`fx.add3`) where they cost fewer LUTs."""
 
     name = "lower-hgq-to-fx"
 
@@ -79,6 +80,7 @@ class LowerHgqToFx(ModulePass):
     depth_slack: int = DEFAULT_DEPTH_SLACK
     max_width: int = 64
     input_format: tuple[int, ...] = ()
+    ternary: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.dense not in SOLVERS:
@@ -92,7 +94,7 @@ class LowerHgqToFx(ModulePass):
                             f"(k 0 or 1, width k+i+f at least 1)")
 
         def solver(w, ranges):
-            return build_graph(w, ranges, self.dense, self.depth_slack)
+            return build_graph(w, ranges, self.dense, self.depth_slack, self.ternary)
 
         for model in [f for f in op.ops if isinstance(f, func.FuncOp)]:
             if any(isinstance(o, hgq.InputOp) for o in model.body.ops):
@@ -317,13 +319,18 @@ class _Lowering:
         node_hi = np.maximum(a, b).sum(axis=1)
         nodes = list(inputs)
         for k, (lhs, rhs, subtract) in enumerate(graph.adders):
-            l, r = self.shifted(nodes[lhs.node], lhs.shift), self.shifted(nodes[rhs.node], rhs.shift)
-            f = max(l.frac, r.frac)
+            terms = graph.terms(k)
+            xs = [self.shifted(nodes[t.node], t.shift) for t in terms]
+            f = max(x.frac for x in xs)
             scale = 1 << (top - f)
             n = graph.n_in + k
             lo, hi = int(node_lo[n]) // scale, int(node_hi[n]) // scale
-            op = fx.SubOp if subtract else fx.AddOp
-            nodes.append(Elem(self.emit(op(l.value, r.value, fx.fixed_for_range(lo, hi, f))), lo, hi))
+            rt = fx.fixed_for_range(lo, hi, f)
+            if len(terms) == 3:  # a ternary adder
+                op = fx.Add3Op(*(x.value for x in xs), tuple(term.negative for term in terms), rt)
+            else:
+                op = (fx.SubOp if subtract else fx.AddOp)(xs[0].value, xs[1].value, rt)
+            nodes.append(Elem(self.emit(op), lo, hi))
         return nodes
 
 

@@ -7,7 +7,7 @@ costs k × its width, shared by all its users). Registers are `fx.reg` ops, one 
 crossed boundary; every output is delayed to the common latency. The function records
 `hgq.pipeline = {latency = N : i64, latency_cutoff = C : i64}`.
 
-Adder levels: an add/sub/neg is one level, as is a quantizer that rounds up or
+Adder levels: an add/sub/neg is one level (a ternary add3 too: one carry chain), as is a quantizer that rounds up or
 saturates and a relu/max (a select); shifts, wiring-only quantizers and constants are free.
 """
 
@@ -27,7 +27,7 @@ from hgq_mlir.errors import UserError
 
 
 def levels_of(op: Operation) -> int:
-    if isinstance(op, fx.AddOp | fx.SubOp | fx.NegOp | fx.ReluOp | fx.MaxOp | fx.MinOp | fx.LutOp):
+    if isinstance(op, fx.AddOp | fx.Add3Op | fx.SubOp | fx.NegOp | fx.ReluOp | fx.MaxOp | fx.MinOp | fx.LutOp):
         return 1
     if isinstance(op, fx.MulOp):  # a multiplier's adder tree (or a DSP block's pipeline)
         return max(min(op.lhs.type.width, op.rhs.type.width) - 1, 0).bit_length() + 1

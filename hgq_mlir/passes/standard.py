@@ -19,8 +19,10 @@ from xdsl.transforms.common_subexpression_elimination import (
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
+from hgq_mlir.errors import UserError
+from hgq_mlir.passes.fuse_ternary import FxFuseTernary
 from hgq_mlir.passes.infer_precision import HgqInferPrecision
-from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
+from hgq_mlir.passes.lower_fx_to_hw import TERNARY, LowerFxToHw
 from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 from hgq_mlir.passes.pipeline import FxPipeline
 from hgq_mlir.passes.prune import HgqPrune
@@ -34,7 +36,10 @@ class HgqStandard(ModulePass):
     and hgq-infer-precision), baseline (report the unpruned cost too), latency-cutoff (at most
     that many adder levels between registers; < 0: combinational), input-format=k,i,f (the
     format every model input element arrives in), multiplier (lut, dsp or auto: how a product
-    of two computed values is built)."""
+    of two computed values is built), ternary (primitive, infer or off: ternary adders, a + b + c
+    on one carry chain, planned by the CMVM and fused by fx-fuse-ternary, built as UltraScale
+    LUT6_2 + CARRY8 primitives or as `a + b - c` for the vendor's inference; off: binary
+    adders only)."""
 
     name = "hgq-standard"
 
@@ -43,11 +48,15 @@ class HgqStandard(ModulePass):
     max_width: int = 64
     input_format: tuple[int, ...] = ()
     multiplier: str = "auto"
+    ternary: str = "primitive"
     prune: bool = True
     baseline: bool = True
     latency_cutoff: int = -1
 
     def steps(self) -> list[ModulePass]:
+        if self.ternary not in TERNARY:
+            raise UserError(f"hgq-standard: unknown ternary={self.ternary} (choose from {', '.join(TERNARY)})")
+        ternary = self.ternary != "off"
         hgq_steps: list[ModulePass] = []
         if self.prune:
             if self.baseline:
@@ -56,11 +65,12 @@ class HgqStandard(ModulePass):
         return [
             *hgq_steps,
             LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width,
-                         input_format=self.input_format),
+                         input_format=self.input_format, ternary=ternary),
             CommonSubexpressionElimination(),
             DeadCodeElimination(),
+            *([FxFuseTernary()] if ternary else []),
             *([FxPipeline(latency_cutoff=self.latency_cutoff)] if self.latency_cutoff >= 0 else []),
-            LowerFxToHw(multiplier=self.multiplier),
+            LowerFxToHw(multiplier=self.multiplier, ternary=self.ternary),
         ]
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

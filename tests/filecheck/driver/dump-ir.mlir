@@ -11,7 +11,8 @@
 // FILES-NEXT: 05-lower-hgq-to-fx.mlir
 // FILES-NEXT: 06-cse.mlir
 // FILES-NEXT: 07-dce.mlir
-// FILES-NEXT: 08-lower-fx-to-hw.mlir
+// FILES-NEXT: 08-fx-fuse-ternary.mlir
+// FILES-NEXT: 09-lower-fx-to-hw.mlir
 // FX: fx.input "inp"[0]
 // BETWEEN: IR after hgq-report-baseline:
 // BETWEEN: IR after hgq-prune:
@@ -20,6 +21,7 @@
 // BETWEEN: IR after lower-hgq-to-fx:
 // BETWEEN: IR after cse:
 // BETWEEN: IR after dce:
+// BETWEEN: IR after fx-fuse-ternary:
 // BETWEEN: hw.module @m
 
 func.func @m() {

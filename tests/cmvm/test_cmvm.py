@@ -216,3 +216,43 @@ def test_narrow_sum_meets_an_unreachable_bound_as_shallow_as_it_can():
     graph.outputs = [out]
     x = np.random.default_rng(0).integers(-128, 128, (50, 8))
     assert np.array_equal(graph.evaluate(x)[:, 0], (x * (1 << np.arange(8))).sum(axis=1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 10), st.integers(1, 10), st.integers(2, 8), st.integers(0, 2**32 - 1))
+def test_ternary_graphs_exact_and_no_deeper(n_in, n_out, bits, seed):
+    """With ternary adders: exact on every matrix (every sign of the three terms), every
+    column within its depth bound, and never more estimated LUTs than the binary graph."""
+    from hgq_mlir.cmvm import estimate_luts
+
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-(1 << bits) + 1, 1 << bits, (n_in, n_out)) * (rng.random((n_in, n_out)) > 0.3)
+    ranges = [(int(lo), int(lo) + int(s)) for lo, s in zip(rng.integers(-64, 32, n_in), rng.integers(1, 96, n_in))]
+    binary, ternary = solve(w, ranges, ternary=False), solve(w, ranges, ternary=True)
+    x = rng.integers([lo for lo, _ in ranges], [hi + 1 for _, hi in ranges], (100, n_in))
+    assert np.array_equal(ternary.evaluate(x), x.astype(object) @ w.astype(object))
+    assert np.array_equal(ternary.graph.matrix(), w.astype(object))
+    depths = ternary.graph.depths()
+    for c, t in enumerate(ternary.graph.outputs):
+        if t is not None:
+            digits = sum(len(csd_digits(int(v))) for v in w[:, c] if v)
+            assert depths[t.node] <= _ceil_log2(digits) + 1, f"column {c} too deep"
+    assert ternary.luts <= binary.luts and ternary.luts == estimate_luts(ternary.graph, ranges)
+
+
+def test_ternary_plan_saves_luts_on_a_dense_matrix():
+    rng = np.random.default_rng(3)
+    w = rng.integers(-127, 128, (16, 16))
+    binary, ternary = solve(w, ternary=False), solve(w, ternary=True)
+    signs = {tuple(t.negative for t in ternary.graph.terms(k)) for k in ternary.graph.third}
+    assert ternary.ternary > ternary.adders // 3 and len(signs) >= 3  # several sign patterns formed
+    assert ternary.luts < 0.8 * binary.luts and ternary.adders < binary.adders
+
+
+def test_ternary_cost_model():
+    from hgq_mlir.cmvm import ternary_luts
+
+    assert ternary_luts(12, [0, 0, 0], [False, False, False]) == 12  # one LUT per result bit
+    assert ternary_luts(12, [0, 3, 5], [False, False, True]) == 9  # below bit 3 one added operand passes
+    assert ternary_luts(12, [0, 3, 5], [True, False, False]) == 12  # a subtracted one does not
+    assert ternary_luts(12, [4, 4, 6], [False, False, False]) == 8  # four known-zero bits for all

@@ -245,6 +245,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
             # becomes the flip-flop's synchronous reset, into a max pool's select it merges
             return (read + 1) // 3
+        if _partial_products(op.result):
+            return _select_bits_out(op, need, bits)
         return 0 if _absorbed(op.result) else read
     if isinstance(op, hw.ArrayGetOp):
         return _table_luts(op)
@@ -273,17 +275,43 @@ def _partial_products(v: SSAValue) -> bool:
     return False
 
 
+def _select_bits_out(op: comb.MuxOp, need: dict, bits: dict) -> int:
+    """A partial product's bits that leave the multiplier as wiring (the low bits that pass
+    the adders) into logic that cannot take the select into its own LUT (an output port, a
+    table index): one LUT (an AND) each."""
+    own = {b for b in bits[op.result] if b[0] == "op"}
+    out: set = set()
+    stack = [op.result]
+    while stack:
+        v = stack.pop()
+        for use in v.uses:
+            user = use.operation
+            if isinstance(user, _WIRES):
+                stack.append(user.results[0])
+            elif not isinstance(user, seq.CompRegOp | comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
+                mask = need.get(v, 0)
+                out.update(b for i, b in enumerate(bits[v]) if b in own and mask >> i & 1)
+    return len(out)
+
+
 def _select_carry_inputs(op: Operation, operands: list[list], w: int) -> int:
-    """A sum of two partial products (the first level of a LUT multiplier's adder tree): the
-    carry chain's propagate LUT takes both selects, but its other input (DI, the first
-    operand's bit) is a select of its own, one more LUT per distinct operand bit where both
-    operands are nonzero (measured with Yosys synth_xilinx on a-bit x b-bit products; a sum
-    reads a sum's bits directly)."""
-    if not all(_partial_products(v) for v in op.operands[:2]):
+    """The carry chain's other input (DI, one operand's bit) where that operand is a partial
+    product's select: one more LUT per distinct select bit where both operands are nonzero (the
+    propagate LUT takes the select in, DI cannot). A sum of two selects pays it; a difference
+    pays it when the minuend is a select; a sum of a select and a sum pays it half the time on
+    average (Yosys alumacc picks DI by a hash of the operands when their widths tie).
+    Measured with Yosys synth_xilinx on a-bit x b-bit products."""
+    selects = [_partial_products(v) for v in op.operands[:2]]
+    if not any(selects):
         return 0
     a, b = (o[:w] for o in operands)
     both = [i for i in range(min(len(a), len(b))) if a[i][0] != "const" and b[i][0] != "const"]
-    return min(len({a[i] for i in both}), len({b[i] for i in both}))
+    distinct = [len({o[i] for i in both}) for o in (a, b)]
+    if isinstance(op, comb.SubOp):
+        return distinct[0] if selects[0] else 0
+    if all(selects):
+        return min(distinct)
+    return distinct[selects.index(True)] // 2
 
 
 def dsp_blocks(op: comb.MulOp, bits: dict) -> int:

@@ -1,15 +1,18 @@
-"""Benchmark the CMVM optimizer against da4ml 0.6.0, in one run, on the same matrices.
+"""Benchmark the CMVM optimizer against alkaid 0.8.2, in one run, on the same matrices.
 
-    pip install da4ml==0.6.0        # benchmark-only extra; the package never imports it
-    python tools/bench_cmvm.py [--slack N] [--models] [--yosys]
+    pip install 'hgq-mlir[bench]'    # alkaid==0.8.2: benchmark-only; the package never imports it
+    python tools/bench_cmvm.py [--slack N] [--models] [--yosys] [--max-weights N] [--binary]
 
-Per case: adders, estimated LUTs, adder depth and optimizer wall time for both tools, and
-the ratios ours/da4ml. LUTs are estimated for both graphs by the same rule (one LUT per
-adder output bit that needs a full adder, exact widths from the input ranges), so the
-comparison is of the graphs, not of two cost models; da4ml's own cost (adder_size=1,
-its HGQ default) is printed too. `--yosys` also writes both graphs through hgq-opt's own
-lowering and Verilog backend and synthesizes them with Yosys synth_xilinx, for real LUT
-counts and the report estimate's error on the smaller random cases.
+Per case: adders (of them ternary), estimated LUTs, adder depth and optimizer wall time, ours
+(ternary adders planned, as `hgq-standard` compiles: CMVM, then fx-fuse-ternary) and
+alkaid's (its own C++ solver, `alkaid.cmvm.cmvm_solve`, then its own ternary fusion and LUT
+estimate, `fuse_ternary_adders` + `add_surrogate`: what `alkaid convert` does). alkaid's
+estimate is printed with and without its ternary adders; depth counts adder levels (a
+ternary adder is one). `--yosys` also writes our graph through hgq-opt's own lowering and
+Verilog backend (ternary=primitive: LUT6_2 + CARRY8) and synthesizes it with Yosys
+`synth_xilinx -family xcup`, for real LUT counts, our report estimate's error, and the ratio
+the targets are stated in: our Yosys LUTs / alkaid's ternary estimate. `--binary` runs
+ours without ternary adders (the binary-only compiler).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hgq_mlir.cmvm import AdderGraph, Term, estimate_luts, solve
+from hgq_mlir.cmvm import AdderGraph, solve
 
 CASES = [  # (n_in, n_out, weight bits, zero fraction)
     (16, 16, 8, 0.0),
@@ -40,7 +43,7 @@ CASES = [  # (n_in, n_out, weight bits, zero fraction)
 ]
 
 
-YOSYS_WEIGHTS = 1024  # --yosys synthesizes the cases up to this many weights (a minute or two each)
+YOSYS_WEIGHTS = 1024  # --yosys synthesizes the cases up to this many weights by default
 
 
 def random_matrix(n_in, n_out, bits, zeros, seed):
@@ -50,78 +53,63 @@ def random_matrix(n_in, n_out, bits, zeros, seed):
     return w * (rng.random((n_in, n_out)) >= zeros)
 
 
-def da4ml_graph(w: np.ndarray, ranges):
-    """Run da4ml and convert its (possibly two-stage) solution to our AdderGraph form."""
-    from da4ml.cmvm import solve as da_solve
+def _alkaid_stats(stages) -> tuple[int, int, int, float]:
+    """(adders, ternary adders, depth in adder levels, estimated LUTs) of alkaid's stages."""
+    adders = ternary = 0
+    cost = 0.0
+    feed = None  # each stage input's depth: the previous stage's outputs
+    for c in stages:
+        used = [False] * len(c.ops)
+        for i in c.out_idxs:
+            if i >= 0:
+                used[i] = True
+        for k in range(len(c.ops) - 1, -1, -1):
+            if used[k]:
+                for a in c.ops[k].addr:
+                    used[a] = True
+        depth = [0] * len(c.ops)
+        for k, op in enumerate(c.ops):
+            if op.opcode == -1:
+                depth[k] = feed[op.data[0]] if feed is not None else 0
+            elif op.addr:
+                depth[k] = max(depth[a] for a in op.addr) + (1 if op.opcode in (0, 1, 11) else 0)
+            if used[k] and op.opcode in (0, 1, 11):
+                adders += 1
+                ternary += op.opcode == 11
+        feed = [depth[i] if i >= 0 else 0 for i in c.out_idxs]
+        cost += c.cost
+    return adders, ternary, max(feed, default=0), cost
+
+
+def alkaid_solve(w: np.ndarray, ranges):
+    """alkaid's solution of x·W, as `alkaid convert` builds it: (with ternary adders, without), each
+    (adders, ternary, depth, estimated LUTs), and the solver's wall time."""
+    from alkaid.cmvm import cmvm_solve
+    from alkaid.trace.passes import dead_code_elimin, fuse_ternary_adders
+    from alkaid.trace.passes.surrogate import add_surrogate
 
     qint = [(float(lo), float(hi), 1.0) for lo, hi in ranges]
     t = time.perf_counter()
-    pipe = da_solve(w.astype(np.float32), qintervals=qint, adder_size=1, carry_size=-1)
+    stages = cmvm_solve(np.ascontiguousarray(w.astype(np.float32)), qintervals=qint)
     elapsed = time.perf_counter() - t
-    n_in = w.shape[0]
-    graph = AdderGraph(n_in)
-    # da4ml's two-stage solutions pass through fractional values; offset every input by
-    # 2^K so all shifts stay non-negative, and take the offset back off at the outputs
-    K = 48
-    feed = [Term(j, K) for j in range(n_in)]  # what each stage input is, in graph terms
-    for sol in pipe.solutions:
-        buf: list[Term | None] = []
-        for op in sol.ops:
-            if op.opcode == -1:  # a stage input, scaled by its shift
-                t0 = feed[op.id0]
-                buf.append(None if t0 is None else Term(t0.node, t0.shift + int(sol.inp_shifts[op.id0]), t0.negative))
-            elif op.opcode in (0, 1):
-                a, b = buf[op.id0], buf[op.id1]
-                shift_b = b.shift + int(op.data)
-                base = min(a.shift, shift_b)
-                if base < 0:
-                    raise RuntimeError("da4ml graph with fractional shifts: not comparable here")
-                sub = (op.opcode == 1) != (a.negative != b.negative)
-                lhs, rhs = (a, Term(b.node, shift_b)) if not a.negative or b.negative else (Term(b.node, shift_b), a)
-                node = graph.add(Term(lhs.node, lhs.shift - base), Term(rhs.node, rhs.shift - base), sub)
-                buf.append(Term(node, base, a.negative and (b.negative == (op.opcode == 0))))
-            else:
-                raise RuntimeError(f"unexpected da4ml opcode {op.opcode}")
-        feed = []
-        for i, idx in enumerate(sol.out_idxs):
-            if idx < 0:
-                feed.append(None)  # an all-zero column
-                continue
-            t0 = buf[idx]
-            feed.append(Term(t0.node, t0.shift + int(sol.out_shifts[i]), t0.negative != bool(sol.out_negs[i])))
-    outputs = []
-    for t in feed:
-        if t is None:
-            outputs.append(None)
-            continue
-        if t.shift < K:
-            raise RuntimeError("da4ml output with a fractional weight: not comparable here")
-        outputs.append(Term(t.node, t.shift - K, t.negative))
-    graph.outputs = outputs
-    return graph, elapsed, pipe.cost
+    binary = [add_surrogate(c) for c in stages]
+    ternary = [add_surrogate(dead_code_elimin(fuse_ternary_adders(c)), _skip_op8_cost=True) for c in stages]
+    return _alkaid_stats(ternary), _alkaid_stats(binary), elapsed
 
 
-def run_case(w, ranges, slack):
+def run_case(w, ranges, slack, ternary=True):
     t = time.perf_counter()
-    ours = solve(w, ranges, depth_slack=slack)
+    ours = solve(w, ranges, depth_slack=slack, ternary=ternary)
     ours_time = time.perf_counter() - t
-    theirs, theirs_time, theirs_cost = da4ml_graph(w, ranges)
     x = np.random.default_rng(1).integers([lo for lo, _ in ranges], [hi + 1 for _, hi in ranges], (64, w.shape[0]))
     assert (ours.evaluate(x) == x @ w).all(), "our graph is wrong"
-    exact = (theirs.evaluate(x) == x @ w).all()
-    return {
-        "ours": (ours.adders, ours.luts, ours.depth, ours_time),
-        "da4ml": (theirs.n_adders, estimate_luts(theirs, ranges), theirs.depth, theirs_time),
-        "da4ml_cost": theirs_cost,
-        "da4ml_exact": bool(exact),
-        "graphs": (ours.graph, theirs),
-    }
+    return {"ours": (ours.adders, ours.ternary, ours.luts, ours.depth, ours_time), "graph": ours.graph}
 
 
-def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str) -> tuple[str, int]:
-    """hgq-opt's own Verilog for x·W over 8-bit signed inputs, built from the given graph
-    (ours or da4ml's: both go through the same lowering and backend), and the report's
-    estimated LUTs for it."""
+def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str, ranges, ternary: bool = True) -> tuple[str, dict]:
+    """hgq-opt's own Verilog for x·W over inputs in `ranges`, built from the given graph (the
+    lowering, then fx-fuse-ternary, CSE, DCE and lower-fx-to-hw, as hgq-standard runs them),
+    and the report for it."""
     from xdsl.context import Context
     from xdsl.dialects import builtin, comb, func, hw, seq
     from xdsl.parser import Parser
@@ -130,21 +118,27 @@ def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str) -> tuple[str, in
     )
     from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+    from hgq_mlir.backend.manifest import Interface
     from hgq_mlir.backend.report import resource_report
-    from hgq_mlir.backend.verilog import emit_verilog, find_top, interface_of
+    from hgq_mlir.backend.verilog import emit_verilog, find_top
     from hgq_mlir.dialects.fx import FX
     from hgq_mlir.dialects.hgq import HGQ
+    from hgq_mlir.fixed import format_of_range
+    from hgq_mlir.passes.fuse_ternary import FxFuseTernary
     from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
     from hgq_mlir.passes.lower_hgq_to_fx import _Lowering
 
     n, m = w.shape
+    kif = [format_of_range(lo, hi, 0) for lo, hi in ranges]
+    k, i = (", ".join(str(f[a]) for f in kif) for a in (0, 1))
     rows = ", ".join("[" + ", ".join(str(int(v)) for v in row) + "]" for row in w)
-    wide = int(np.abs(w).max()).bit_length() + 8 + max(n - 1, 1).bit_length()
+    bound = sum(max(abs(lo), abs(hi)) * int(np.abs(w[j]).max()) for j, (lo, hi) in enumerate(ranges))
+    wide = int(bound).bit_length() + 1
     text = f"""func.func @{top}() {{
   %0 = hgq.input "inp" : tensor<{n}xf32>
-  %1 = hgq.quantize %0 RND WRAP k = dense<1> : tensor<{n}xi32>, i = dense<7> : tensor<{n}xi32>, f = dense<0> : tensor<{n}xi32> : tensor<{n}xf32> -> tensor<{n}x!hgq.fixed<1, 7, 0>>
+  %1 = hgq.quantize %0 RND WRAP k = dense<[{k}]> : tensor<{n}xi32>, i = dense<[{i}]> : tensor<{n}xi32>, f = dense<0> : tensor<{n}xi32> : tensor<{n}xf32> -> tensor<{n}x!hgq.fixed<1, 15, 0>>
   %2 = hgq.const mantissa = dense<[{rows}]> : tensor<{n}x{m}xi32>, exponent = dense<0> : tensor<{n}x{m}xi32> -> tensor<{n}x{m}x!hgq.fixed<1, 16, 0>>
-  %3 = hgq.dense %1, %2 : tensor<{n}x!hgq.fixed<1, 7, 0>>, tensor<{n}x{m}x!hgq.fixed<1, 16, 0>> -> tensor<{m}x!hgq.fixed<1, {wide}, 0>>
+  %3 = hgq.dense %1, %2 : tensor<{n}x!hgq.fixed<1, 15, 0>>, tensor<{n}x{m}x!hgq.fixed<1, 16, 0>> -> tensor<{m}x!hgq.fixed<1, {wide}, 0>>
   hgq.output "out" %3 : tensor<{m}x!hgq.fixed<1, {wide}, 0>>
   func.return
 }}"""
@@ -156,14 +150,17 @@ def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str) -> tuple[str, in
     lowered = _Lowering(lambda _w, _ranges: graph, 64).lower(model)  # the graph given, not a solver's
     module.body.block.insert_op_before(lowered, model)
     model.detach()
-    for step in (CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
+    steps = [CommonSubexpressionElimination(), DeadCodeElimination()]
+    steps += [FxFuseTernary(), LowerFxToHw(ternary="primitive")] if ternary else [LowerFxToHw(ternary="off")]
+    for step in steps:
         step.apply(ctx, module)
     hw_top = find_top(module)
-    return emit_verilog(hw_top), resource_report(hw_top, interface_of(hw_top))["luts"]
+    interface = Interface.of(hw_top)
+    return emit_verilog(hw_top, "", interface), resource_report(hw_top, interface.manifest())
 
 
 def yosys_luts(verilog: str, top: str) -> int | None:
-    """LUTs after Yosys `synth_xilinx -family xcup` (None when yosys is not installed)."""
+    """LUTs after Yosys `synth_xilinx -family xcup` (LUT6_2 counts as one; None without yosys)."""
     if shutil.which("yosys") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,7 +169,7 @@ def yosys_luts(verilog: str, top: str) -> int | None:
         subprocess.run(
             ["yosys", "-q", "-p",
              f"read_verilog {path}; synth_xilinx -family xcup -flatten -noiopad -top {top}; tee -q -o {stat} stat"],
-            capture_output=True, text=True, timeout=1800, check=True,
+            capture_output=True, text=True, timeout=3600, check=True,
         )
         lines = Path(stat).read_text().splitlines()
     return sum(int(line.split()[-1]) for line in lines if line.strip().startswith("LUT"))
@@ -180,61 +177,71 @@ def yosys_luts(verilog: str, top: str) -> int | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--slack", type=int, default=None, help="our depth slack (default: match da4ml's depth)")
+    ap.add_argument("--slack", type=int, default=None, help="our depth slack (default: the largest within alkaid's depth)")
     ap.add_argument("--models", action="store_true", help="also the dense layers of examples/jsc.keras")
-    ap.add_argument("--yosys", action="store_true",
-                    help=f"synthesize both graphs (as hgq-opt's Verilog) of the cases with <= {YOSYS_WEIGHTS} weights")
+    ap.add_argument("--yosys", action="store_true", help="synthesize our graphs (hgq-opt's Verilog) with Yosys")
+    ap.add_argument("--max-weights", type=int, default=YOSYS_WEIGHTS,
+                    help=f"--yosys synthesizes the cases with at most this many weights (default {YOSYS_WEIGHTS})")
+    ap.add_argument("--binary", action="store_true", help="ours without ternary adders")
+    ap.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = ap.parse_args()
     if args.yosys and shutil.which("yosys") is None:
         sys.exit("--yosys needs yosys on PATH (apt-get install yosys)")
     try:
-        import da4ml
+        import alkaid  # noqa: F401
     except ImportError:
-        sys.exit("da4ml is not installed: pip install da4ml==0.6.0 (benchmark-only)")
+        sys.exit("alkaid is not installed: pip install 'hgq-mlir[bench]' (alkaid==0.8.2, benchmark-only)")
+    ternary = not args.binary
 
     cases = [(f"{i}x{o} {b}b {int(z * 100)}%0", random_matrix(i, o, b, z, seed=n), [(-128, 127)] * i)
              for n, (i, o, b, z) in enumerate(CASES)]
     if args.models:
         cases += model_cases(Path(__file__).resolve().parent.parent / "examples" / "jsc.keras")
-    head = (f"{'case':<18} {'adders':>11} {'est. LUTs':>13} {'depth':>7} {'time s':>13} "
-            f"{'LUT ratio':>9} {'time ratio':>10}  da4ml cost")
+    cases = [c for c in cases if args.only in c[0]]
+    head = (f"{'case':<17} {'adders (tern.)':>19} {'est. LUTs':>13} {'alkaid bin.':>11} {'depth':>7} {'time s':>13} "
+            f"{'est. ratio':>10}")
+    print(f"ours / alkaid 0.8.2 ({'ternary' if ternary else 'binary'} ours, ternary alkaid)")
     print(head)
     print("-" * len(head))
-    ratios, synthesized = [], []
+    rows, synthesized = [], []
     for name, w, ranges in cases:
+        (a_add, a_tern, a_depth, a_cost), (_, _, _, a_bin), a_time = alkaid_solve(w, ranges)
         slack = args.slack
-        if slack is None:  # find the largest slack whose depth does not exceed da4ml's
-            r = run_case(w, ranges, 0)
-            target = r["da4ml"][2]
-            best = r
+        if slack is None:  # the largest slack whose depth does not exceed alkaid's (the cheapest such graph)
+            best = run_case(w, ranges, 0, ternary)
             for s in range(1, 6):
-                cand = run_case(w, ranges, s)
-                if cand["ours"][2] > target:
+                cand = run_case(w, ranges, s, ternary)
+                if cand["ours"][3] > a_depth:
                     break
-                if cand["ours"][1] <= best["ours"][1]:
+                if cand["ours"][2] <= best["ours"][2]:
                     best = cand
             r = best
         else:
-            r = run_case(w, ranges, slack)
-        (oa, ol, od, ot), (ta, tl, td, tt) = r["ours"], r["da4ml"]
-        ratios.append((ol / tl, ot / tt, od <= td))
-        flag = "" if r["da4ml_exact"] else " (da4ml graph inexact as read!)"
-        print(f"{name:<18} {oa:>5}/{ta:<5} {ol:>6}/{tl:<6} {od:>3}/{td:<3} {ot:>6.2f}/{tt:<6.2f} "
-              f"{ol / tl:>9.3f} {ot / tt:>10.2f}  {r['da4ml_cost']:.0f}{flag}")
-        if args.yosys and w.size <= YOSYS_WEIGHTS and all(rg == (-128, 127) for rg in ranges):
-            (vo, eo), (vt, et) = (backend_verilog(w, g, top) for g, top in zip(r["graphs"], ("ours", "theirs")))
-            yo, yt = yosys_luts(vo, "ours"), yosys_luts(vt, "theirs")
-            synthesized.append((yo / yt, eo / yo - 1, et / yt - 1))
-            print(f"{'':<18} yosys LUTs (hgq-opt's Verilog for each graph): ours {yo}, da4ml {yt}, ratio {yo / yt:.3f}; "
-                  f"report estimate vs yosys: ours {eo} ({eo / yo - 1:+.1%}), da4ml {et} ({et / yt - 1:+.1%})")
-    lut = [a for a, _, _ in ratios]
-    print(f"\nLUT ratio ours/da4ml: mean {np.mean(lut):.3f}, max {max(lut):.3f}; "
-          f"depth <= da4ml's in {sum(d for *_, d in ratios)}/{len(ratios)} cases; "
-          f"time ratio mean {np.mean([t for _, t, _ in ratios]):.2f}")
-    if synthesized:
-        print(f"Yosys LUT ratio ours/da4ml: mean {np.mean([s[0] for s in synthesized]):.3f}; report estimate vs Yosys "
-              f"(ours): mean |error| {np.mean([abs(s[1]) for s in synthesized]):.1%}, "
-              f"max {max(abs(s[1]) for s in synthesized):.1%}")
+            r = run_case(w, ranges, slack, ternary)
+        oa, ot3, ol, od, otime = r["ours"]
+        print(f"{name:<17} {oa:>4}({ot3:>3})/{a_add:>4}({a_tern:>3}) {ol:>6}/{a_cost:<6.0f} {a_bin:>11.0f} "
+              f"{od:>3}/{a_depth:<3} {otime:>6.2f}/{a_time:<6.2f} {ol / a_cost:>10.3f}", flush=True)
+        row = {"name": name, "est": ol / a_cost, "depth_ok": od <= a_depth, "time": otime / a_time}
+        if args.yosys and w.size <= args.max_weights:
+            verilog, report = backend_verilog(w, r["graph"], "ours", ranges, ternary)
+            t = time.time()
+            y = yosys_luts(verilog, "ours")
+            row["yosys"] = y / a_cost
+            row["est_err"] = report["luts"] / y - 1
+            print(f"{'':<17} yosys LUTs {y} (synth {time.time() - t:.0f} s; report estimate {report['luts']}, "
+                  f"{report['luts'] / y - 1:+.1%}; {report.get('ternary_adders', 0)} of {report['adders']} adders "
+                  f"ternary, {report['adder_levels']} levels): ours/alkaid ternary estimate {y / a_cost:.3f}", flush=True)
+        rows.append(row)
+    est = [r["est"] for r in rows]
+    print(f"\nestimated LUTs ours/alkaid (ternary): mean {np.mean(est):.3f}, max {max(est):.3f}; "
+          f"depth <= alkaid's in {sum(r['depth_ok'] for r in rows)}/{len(rows)} cases; "
+          f"optimizer time ratio mean {np.mean([r['time'] for r in rows]):.2f}")
+    synth = [r for r in rows if "yosys" in r]
+    if synth:
+        print(f"Yosys LUTs (ours) / alkaid ternary estimate: mean {np.mean([r['yosys'] for r in synth]):.3f}, "
+              f"max {max(r['yosys'] for r in synth):.3f} over {len(synth)} cases; our report estimate vs Yosys: "
+              f"mean |error| {np.mean([abs(r['est_err']) for r in synth]):.1%}, "
+              f"max {max(abs(r['est_err']) for r in synth):.1%}")
 
 
 def model_cases(path: Path):

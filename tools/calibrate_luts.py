@@ -1,9 +1,16 @@
-"""Compare the report's LUT / FF estimates with Yosys `synth_xilinx -family xcup` (Debian 0.23).
+"""Compare the report's LUT / FF estimates with Yosys `synth_xilinx -family xcup` (Debian 0.23),
+with ternary adders on and off, on the designs the estimate was fitted to and on designs held
+apart from the fitting.
 
-    python tools/calibrate_luts.py [MODEL.keras ...] [-p PIPELINE]
+    python tools/calibrate_luts.py [MODEL.keras ...] [--ternary primitive,off] [-p PIPELINE]
+                                   [--set fitted|held|all]
 
-Without models it trains the test-model kinds (tests/zoo.py, seed 1) and adds
-examples/jsc.keras. Prints per model: estimated and synthesized LUTs and FFs, and the error.
+The report's constants (report.py, cmvm/graph.py) were fitted on the `fitted` designs:
+examples/jsc.keras and the test-model kinds of tests/zoo.py trained with seed 1. The `held`
+designs are never used to fit anything: the same kinds trained with seed 2 (other weights,
+other pruning) and the small 6-4-3 model; the tool reports the error on each set apart.
+Given models are reported as `given`. Per design and ternary mode: estimated and synthesized
+LUTs (a LUT6_2 counts as one), the error, FFs, SRLs, ternary adders, and synthesis time.
 """
 
 from __future__ import annotations
@@ -30,10 +37,11 @@ def synth(verilog: Path, top: str) -> dict:
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit() and parts[0][0].isupper():
             cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
-    luts = sum(v for k, v in cells.items() if k.startswith("LUT"))
+    luts = sum(v for k, v in cells.items() if k.startswith("LUT"))  # LUT1..LUT6 and LUT6_2: one each
     ffs = sum(v for k, v in cells.items() if k.startswith("FD"))
     srls = sum(v for k, v in cells.items() if k.startswith("SRL"))
-    return {"luts": luts, "ffs": ffs, "srls": srls, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY"))}
+    return {"luts": luts, "ffs": ffs, "srls": srls, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY")),
+            "lut6_2": cells.get("LUT6_2", 0)}
 
 
 def load_zoo():
@@ -45,35 +53,59 @@ def load_zoo():
     return zoo
 
 
+def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:
+    """(set, name, .keras path) of the standard designs."""
+    root = Path(__file__).resolve().parent.parent
+    zoo = load_zoo()
+    out = []
+    if which in ("fitted", "all"):
+        out.append(("fitted", "jsc.keras", root / "examples" / "jsc.keras"))
+        for kind in zoo.KINDS:
+            path = tmp / f"{kind}-s1.keras"
+            zoo.build_model(kind, seed=1).save(path)
+            out.append(("fitted", f"{kind}-s1", path))
+    if which in ("held", "all"):
+        path = tmp / "tiny-s3.keras"
+        zoo.build_tiny_model(seed=3).save(path)
+        out.append(("held", "tiny-s3", path))
+        for kind in zoo.KINDS:
+            path = tmp / f"{kind}-s2.keras"
+            zoo.build_model(kind, seed=2).save(path)
+            out.append(("held", f"{kind}-s2", path))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*")
-    ap.add_argument("-p", "--passes", default="hgq-standard")
+    ap.add_argument("-p", "--passes", default="hgq-standard", help="the pipeline (ternary=... is added to it)")
+    ap.add_argument("--ternary", default="primitive,off", help="comma-separated modes (primitive, infer, off)")
+    ap.add_argument("--set", default="all", choices=("fitted", "held", "all"), help="standard designs to run")
     args = ap.parse_args()
-    root = Path(__file__).resolve().parent.parent
+    modes = [m for m in args.ternary.split(",") if m]
     with tempfile.TemporaryDirectory() as tmp:
-        models = [Path(m) for m in args.models]
-        if not models:
-            zoo = load_zoo()
-            for kind in zoo.KINDS:
-                path = Path(tmp) / f"{kind}.keras"
-                zoo.build_model(kind, seed=1).save(path)
-                models.append(path)
-            models.append(root / "examples" / "jsc.keras")
-        print(f"{'model':<14} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} {'est FFs':>8} {'yosys FFs':>9} "
-          f"{'est SRLs':>8} {'yosys SRLs':>10} {'synth s':>8}")
-        errors = []
-        for m in models:
-            out = Path(tmp) / f"rtl-{m.stem}"
-            report = compile_model(str(m), out, args.passes)
-            t = time.time()
-            y = synth(out / f"{report['top']}.v", report["top"])
-            err = report["luts"] / y["luts"] - 1 if y["luts"] else float("nan")
-            errors.append(err)
-            print(f"{m.stem:<14} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} {report['ffs']:>8} {y['ffs']:>9} "
-                  f"{report.get('srls', 0):>8} {y['srls']:>10} {time.time() - t:>8.0f}",
-                  flush=True)
-        print(f"mean |error| {sum(abs(e) for e in errors) / len(errors):.1%}")
+        todo = [("given", Path(m).stem, Path(m)) for m in args.models] or designs(args.set, Path(tmp))
+        print(f"{'set':<7} {'design':<16} {'ternary':<10} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} "
+              f"{'LUT6_2':>7} {'tern.':>6} {'est FFs':>8} {'yosys FFs':>9} {'synth s':>8}", flush=True)
+        errors: dict[tuple[str, str], list[float]] = {}
+        for group, name, path in todo:
+            for mode in modes:
+                passes = args.passes
+                spec = f"ternary={mode}"
+                passes = passes[:-1] + f" {spec}}}" if passes.endswith("}") else f"{passes}{{{spec}}}"
+                out = Path(tmp) / f"rtl-{name}-{mode}"
+                report = compile_model(str(path), out, passes)
+                t = time.time()
+                y = synth(out / f"{report['top']}.v", report["top"])
+                err = report["luts"] / y["luts"] - 1 if y["luts"] else float("nan")
+                errors.setdefault((group, mode), []).append(err)
+                print(f"{group:<7} {name:<16} {mode:<10} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} "
+                      f"{y['lut6_2']:>7} {report.get('ternary_adders', 0):>6} {report['ffs']:>8} {y['ffs']:>9} "
+                      f"{time.time() - t:>8.0f}", flush=True)
+        for (group, mode), errs in errors.items():
+            print(f"{group} designs, ternary={mode}: mean |error| {sum(abs(e) for e in errs) / len(errs):.1%}, "
+                  f"max |error| {max(abs(e) for e in errs):.1%}, mean error {sum(errs) / len(errs):+.1%} "
+                  f"({len(errs)} designs)")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,11 @@ above the optimum (exhaustive search over the trees), where the Huffman tree is 
 With `ternary`, the chosen tree is then folded into ternary adders (a + b + c on one carry
 chain: one LUT per result bit, as a binary adder): an adder whose result only its parent
 reads merges into the parent where that saves LUTs; which (parent, child) pairs merge is a
-maximum-saving matching on the tree (each adder in at most one pair), found exactly by
-dynamic programming.  Merging never adds depth (a ternary adder is one level).
+maximum-saving matching on the tree (each adder in at most one pair) under a depth
+target, found exactly by dynamic programming over (node, depth allowed).  Merging never adds
+depth (a ternary adder is one level); merging along the deepest paths removes levels, so
+the solver first asks each column how shallow it can be (`ternary_depth`) and then lets every
+column save the most LUTs within the deepest of those (levels the graph has anyway).
 
 The per-pair scores are kept in a matrix; a merge recomputes one row (the new term) and
 the rows whose best partner it consumed, so a column of n terms costs O(n^2) overall.
@@ -45,19 +48,42 @@ def _value_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
 
 
 def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int,
-               widths: list[int] | None = None, ternary: bool = False) -> Term | None:
+               widths: list[int] | None = None, ternary: bool = False, target: int | None = None) -> Term | None:
     """Add the signed terms `(depth, Term)` into one, no deeper than `bound` (or, where the
     terms' depths do not allow that, as shallow as they allow).  `ranges[node]` = (lo, hi)
     of every node so far, `widths[node]` its width; both get the new nodes appended.
-    `ternary`: fold the tree into ternary adders where that saves LUTs."""
+    `ternary`: fold the tree into ternary adders where that saves LUTs, the result no
+    deeper than `target` where the tree allows (else as shallow as it allows; None: any
+    depth the tree has, the most LUTs saved)."""
     if len(terms) <= 1:
         return terms[0][1] if terms else None
+    candidates = _trees(terms, ranges, bound)
+    if not ternary:
+        root = min(candidates, key=lambda t: t.total())  # the greedy is not better on every column
+        return root.build(graph, ranges, widths)
+    best = None
+    for tree in candidates:
+        saved, depth = _fuse(tree, target)
+        key = (depth if target is not None else 0, tree.total() - saved)
+        if best is None or key < best[0]:
+            best = (key, tree)
+    _fuse(best[1], target)  # (the plan of the kept tree)
+    return best[1].build(graph, ranges, widths)
+
+
+def ternary_depth(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int) -> int:
+    """The least depth `sum_narrow(..., ternary=True)` can give these terms."""
+    if len(terms) <= 1:
+        return terms[0][0] if terms else 0
+    return min(_fuse(tree, 0)[1] for tree in _trees(terms, ranges, bound))
+
+
+def _trees(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int) -> list[_Sum]:
+    """The planned binary trees: the narrow greedy one (when the ranges are exact in floats)
+    and the shallowest."""
     leaves = [_Sum.leaf(t, d, _value_range(t, ranges), range_width(*ranges[t.node])) for d, t in terms]
     if max(max(abs(s.lo), abs(s.hi)) for s in leaves) * len(terms) >= EXACT_FLOAT:
-        root = _huffman(leaves)
-        if ternary:
-            _fuse(root)
-        return root.build(graph, ranges, widths)
+        return [_huffman(leaves)]
     state = (
         np.array([s.depth for s in leaves], dtype=np.int64),
         np.array([s.lsb for s in leaves], dtype=np.float64),
@@ -72,16 +98,7 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
         slot[i] = _Sum.of(slot[i], slot[j])
     root = slot[merges[-1][0]]
     _rotate(root)
-    shallowest = _huffman(leaves)  # the greedy is not better on every column: keep the cheaper
-    if ternary:
-        cost = root.total() - _fuse(root)
-        if shallowest.total() - _fuse(shallowest) < cost:
-            root = shallowest
-        else:
-            _fuse(root)  # (the plan of the kept tree)
-    elif shallowest.total() < root.total():
-        root = shallowest
-    return root.build(graph, ranges, widths)
+    return [root, _huffman(leaves)]
 
 
 class _Sum:
@@ -133,43 +150,58 @@ class _Sum:
         return _merge(graph, x.build(graph, ranges, widths), y.build(graph, ranges, widths), ranges, widths)
 
 
-def _fuse(root: _Sum) -> int:
-    """Mark the (parent, child) adder pairs that become ternary adders (each adder in at
-    most one pair, the most LUTs saved: a tree matching, by dynamic programming); returns
-    the LUTs saved."""
+def _fuse(root: _Sum, target: int | None = None) -> tuple[int, int]:
+    """Mark the (parent, child) adder pairs that become ternary adders: each adder in at
+    most one pair, the most LUTs saved with the root no deeper than `target` (or, where the
+    tree cannot be that shallow, as shallow as it can be; None: any depth).  A tree matching
+    by dynamic programming over (node, depth allowed).  Returns (LUTs saved, root depth)."""
     order, stack = [], [root]
     while stack:  # parents before children
         node = stack.pop()
+        order.append(node)
         if node.kids is not None:
-            order.append(node)
             stack.extend(node.kids)
-    free: dict[int, int] = {}  # best saving below a node that stays free to merge into its parent
-    best: dict[int, int] = {}  # best saving below and at a node
-    choice: dict[int, _Sum | None] = {}
+    top = root.depth
+    none = float("-inf")
+    best: dict[int, list[float]] = {}  # node -> per depth allowed, the most LUTs saved below and at it
+    choice: dict[int, list[_Sum | None]] = {}
     for node in reversed(order):  # children first
-        base = sum(best.get(id(k), 0) for k in node.kids)
-        free[id(node)], best[id(node)], choice[id(node)] = base, base, None
-        for k in node.kids:
+        if node.kids is None:
+            best[id(node)] = [0 if d >= node.depth else none for d in range(top + 1)]
+            continue
+        k1, k2 = node.kids
+        row = [none] + [best[id(k1)][d - 1] + best[id(k2)][d - 1] for d in range(1, top + 1)]
+        pick: list[_Sum | None] = [None] * (top + 1)
+        for k, other in ((k1, k2), (k2, k1)):
             if k.kids is None:
                 continue
             gain = k.cost + node.cost - node.ternary_cost(k)
-            total = base - best[id(k)] + free[id(k)] + gain
-            if gain > 0 and total > best[id(node)]:
-                best[id(node)], choice[id(node)] = total, k
-    saved = best.get(id(root), 0)
-
-    def mark(node: _Sum, taken: bool) -> None:  # taken: merged into its parent already
-        todo = [(node, taken)]
-        while todo:
-            n, t = todo.pop()
-            if n.kids is None:
+            if gain <= 0:
                 continue
-            n.fused = None if t else choice[id(n)]
-            for k in n.kids:
-                todo.append((k, k is n.fused))
+            a, b = k.kids
+            for d in range(1, top + 1):
+                v = best[id(a)][d - 1] + best[id(b)][d - 1] + best[id(other)][d - 1] + gain
+                if v > row[d]:
+                    row[d], pick[d] = v, k
+        best[id(node)], choice[id(node)] = row, pick
+    reachable = [d for d in range(top + 1) if best[id(root)][d] > none]
+    depth = reachable[-1] if target is None else max(reachable[0], min(target, top))
+    if target is None:
+        depth = next(d for d in reachable if best[id(root)][d] == best[id(root)][top])  # as saving, the shallowest
 
-    mark(root, False)
-    return saved
+    todo = [(root, depth)]
+    while todo:
+        n, d = todo.pop()
+        if n.kids is None:
+            continue
+        n.fused = choice[id(n)][d]
+        if n.fused is None:
+            todo += [(k, d - 1) for k in n.kids]
+        else:
+            other = n.kids[1] if n.fused is n.kids[0] else n.kids[0]
+            todo += [(k, d - 1) for k in (*n.fused.kids, other)]
+            n.fused.fused = None
+    return int(best[id(root)][depth]), depth
 
 
 def _huffman(leaves: list[_Sum]) -> _Sum:

@@ -279,7 +279,10 @@ def _select_bits_out(op: comb.MuxOp, need: dict, bits: dict) -> int:
     """A partial product's bits that leave the multiplier as wiring (the low bits that pass
     the adders) into logic that cannot take the select into its own LUT (an output port, a
     table index): one LUT (an AND) each."""
-    own = {b for b in bits[op.result] if b[0] == "op"}
+    def of(v: SSAValue) -> list:  # bit_sources names the bits of the values wiring or adders read
+        return bits.get(v) or [("op", id(v), i) for i in range(_width_of(v.type))]
+
+    own = {b for b in of(op.result) if b[0] == "op"}
     out: set = set()
     stack = [op.result]
     while stack:
@@ -290,7 +293,7 @@ def _select_bits_out(op: comb.MuxOp, need: dict, bits: dict) -> int:
                 stack.append(user.results[0])
             elif not isinstance(user, seq.CompRegOp | comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
                 mask = need.get(v, 0)
-                out.update(b for i, b in enumerate(bits[v]) if b in own and mask >> i & 1)
+                out.update(b for i, b in enumerate(of(v)) if b in own and mask >> i & 1)
     return len(out)
 
 

@@ -342,6 +342,31 @@ def avgpool(seed: int = 0):
     return _train(model, (6, 6, 2), seed)
 
 
+def snn(seed: int = 0):
+    """Spiking layers over 5 steps after a per-step QDense: QSimpleSNN (per-unit thresholds and
+    graded spikes, subtract reset, the sequence) feeding a QLIF (per-unit beta, last step), and
+    a QLIF with zero reset, its state and output quantizers on; a QSimpleSNN without reset,
+    surrogate or state quantizer."""
+    import keras
+    from hgq.layers import QDense, QLIF, QSimpleSNN
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((5, 3), name="inp")
+        h = QDense(3, name="proj")(inp)
+        a = QSimpleSNN(3, threshold=[0.75, 1.0, 0.5], graded_spikes_factor=[1.0, 0.5, 0.75], return_sequences=True,
+                       name="snn")(h)
+        b = QLIF(3, beta=0.75, reset_mechanism="zero", enable_sq=True, enable_oq=True, name="lif")(h)
+        c = QLIF(3, beta=[0.5, 0.25, 0.875], threshold=0.625, name="lif_seq")(a)
+        d = QSimpleSNN(3, threshold=0.375, reset_mechanism="none", surrogate_disable=True, enable_sq=False,
+                       name="integrate")(h)
+        h = keras.layers.Concatenate(name="cat")([keras.layers.Flatten(name="fa")(a), b, c, d])
+        out = QDense(2, enable_oq=True, name="out")(h)
+        model = keras.Model(inp, out, name="snn")
+    return _train(model, (5, 3), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
-                                    avgpool)}
+                                    avgpool, snn)}

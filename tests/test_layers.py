@@ -21,7 +21,7 @@ from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
-PRODUCTS = ("attention", "contraction", "multiply", "recurrent", "softmax")
+PRODUCTS = ("attention", "contraction", "multiply", "recurrent", "snn", "softmax")
 _TRAINED: dict[str, tuple] = {}
 
 
@@ -187,3 +187,22 @@ def test_causal_attention_is_refused():
     out = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(inp, inp, use_causal_mask=True)
     with pytest.raises(FrontendError, match="'mha' .*use_causal_mask=True is not supported"):
         import_model(keras.Model(inp, out, name="causal"))
+
+
+def test_spiking_options_are_refused():
+    """Spiking-layer options whose arithmetic is not compiled (inhibition's argmax, a surrogate
+    that is not an exact step) are a one-line error naming the option."""
+    import keras
+    from hgq.layers import QLIF, QSimpleSNN
+    from hgq.layers.snn import ATan
+
+    inp = keras.Input((3, 2), name="inp")
+    with pytest.warns(UserWarning, match="Inhibition"):
+        a = QSimpleSNN(2, inhibition=True, name="inhib")(inp)
+    with pytest.raises(FrontendError, match="'inhib' .*inhibition=True is not supported"):
+        import_model(keras.Model(inp, a, name="inhib"))
+    b = QLIF(2, spike_grad=ATan(-1.0), name="neg")(inp)
+    with pytest.raises(FrontendError, match=r"'neg' .*spike_grad=ATan\(alpha=-1.0\) is not supported"):
+        import_model(keras.Model(inp, b, name="neg"))
+    c = QLIF(2, name="ok")(inp)
+    import_model(keras.Model(inp, c, name="ok"))  # the defaults compile

@@ -6,6 +6,7 @@ start fast.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -590,6 +591,96 @@ def _quantize_to_zero(block: Block, layer, v: tuple, n: int) -> tuple:
     zeros = np.zeros(n, dtype=np.int64)
     r = fixed.quantized(g[1], zeros, zeros, zeros, "TRN", "WRAP")
     return _add(block, hgq.QuantizeOp(g[0], zeros, zeros, zeros, "TRN", "WRAP"), layer).result, r
+
+
+@layer_kind("QSimpleSNN", "QLIF")
+def _spiking_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """A spiking layer unrolled over its time steps. Per step, as HGQ2's cell computes it:
+    mem = iq(x) + state (QLIF: + qbeta * state), spike = [mem > threshold] (the surrogate
+    (hard - soft) + soft is exactly the Heaviside step in float32), output = oq(spike * qgraded),
+    state = sq(mem - spike * threshold) (subtract), sq(mem * (1 - spike)) (zero) or sq(mem)."""
+    x, r, shape = _one_input(layer, ins)
+    kind = type(layer).__name__
+    cell = layer.cell
+    for option in ("go_backwards", "stateful", "return_state"):
+        if getattr(layer, option, False):
+            raise FrontendError(f"layer '{layer.name}' ({kind}): {option}=True is not supported")
+    if cell.inhibition:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): inhibition=True is not supported")
+    _check_spike_function(layer, cell)
+    if len(shape) != 2:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not (time steps, features)")
+    steps, units = shape
+    if not cell.enable_iq and r is None:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): the first layer needs its input quantizer")
+
+    def per_unit(v) -> np.ndarray:
+        return np.broadcast_to(_numpy(v).astype(np.float64), (units,)).copy()
+
+    threshold, graded = per_unit(cell.threshold), per_unit(cell.qgraded_spikes_factor)
+    beta = per_unit(cell.qlif_beta) if kind == "QLIF" else None
+    state, outputs = None, []
+    for t in range(steps):
+        mem = _gathered(block, layer, x, r, np.arange(t * units, (t + 1) * units))
+        if cell.enable_iq:
+            mem = _quantize(block, layer, cell.iq, *mem, (units,))
+        if state is not None:
+            held = state if beta is None else _const_dense(block, layer, state, np.diag(beta), None)
+            mem = _binary(block, layer, hgq.AddOp, held, mem)
+        spike = _spike(block, layer, mem, threshold)
+        out = _const_dense(block, layer, spike, np.diag(graded), None)
+        if cell.enable_oq:
+            out = _quantize(block, layer, cell.oq, *out, (units,))
+        outputs.append(out)
+        if t == steps - 1 and not layer.return_sequences:
+            break
+        if cell.reset_mechanism == "subtract":
+            state = _binary(block, layer, hgq.AddOp, mem, _const_dense(block, layer, spike, np.diag(-threshold), None))
+        elif cell.reset_mechanism == "zero":
+            rest = _const_dense(block, layer, spike, -np.eye(units), np.ones(units))  # 1 - spike
+            state = _binary(block, layer, hgq.MulOp, rest, mem)
+        else:
+            state = mem
+        if cell.enable_sq:
+            state = _quantize(block, layer, cell.sq, *state, (units,))
+    if not layer.return_sequences:
+        return (*outputs[-1], (units,))
+    rs = fixed.concat([ro for _, ro in outputs])
+    y = _add(block, hgq.ConcatOp([v for v, _ in outputs], _type(rs)), layer).result
+    return y, rs, (steps, units)
+
+
+def _check_spike_function(layer, cell) -> None:
+    """The spike is the exact step [mem > threshold] for HGQ2's ATan surrogate with alpha >= 0
+    (soft >= 0.5 where hard = 1, so (1 - soft) + soft == 1 in float32) or with the surrogate
+    disabled; any other function is not known to be exact."""
+    from hgq.layers.snn import ATan
+
+    fn = cell.spike_grad
+    if cell.surrogate_disable or (isinstance(fn, ATan) and fn.alpha >= 0):
+        return
+    shown = f"ATan(alpha={fn.alpha})" if isinstance(fn, ATan) else getattr(fn, "__name__", type(fn).__name__)
+    raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): spike_grad={shown} is not supported")
+
+
+def _spike(block: Block, layer, mem: tuple, threshold: np.ndarray) -> tuple:
+    """[mem > threshold] as 0 or 1: mem lies on the grid 2^-f of its ranges, so mem > threshold
+    iff mem >= t, the next grid point above the threshold, iff mem + 1 - t >= 1: that sum through
+    an unsigned 1-bit integer quantizer (truncating, saturating)."""
+    bias = []
+    for f, th in zip(np.asarray(mem[1].frac).tolist(), threshold.tolist(), strict=True):
+        tm, te = (int(v[0]) for v in decompose(np.array([th])))
+        s = te + f
+        above = (tm << s if s >= 0 else tm >> -s) + 1  # t * 2^f
+        m, e = ((1 << f) - above, -f) if f >= 0 else (1 - (above << -f), 0)
+        if abs(m) >= 1 << 53:
+            raise FrontendError(f"layer '{layer.name}': the threshold {th} on a grid of 2^-{f} needs more than 53 bits")
+        bias.append(math.ldexp(m, e))
+    n = len(bias)
+    c = _const_dense(block, layer, mem, np.eye(n), np.array(bias))
+    zeros, ones = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+    r = fixed.quantized(c[1], zeros, ones, zeros, "TRN", "SAT")
+    return _add(block, hgq.QuantizeOp(c[0], zeros, ones, zeros, "TRN", "SAT"), layer).result, r
 
 
 @layer_kind("QSoftmax")

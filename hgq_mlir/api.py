@@ -30,7 +30,11 @@ DEFAULT_PART = "xcvu13p-flga2577-2-e"
 LEVELS = ("hgq", "fx", "hw")
 
 # `hgq-standard` options as Python keywords (underscores) -> the pass option's spelling
-STANDARD_OPTIONS = ("dense", "depth_slack", "max_width", "prune", "baseline", "latency_cutoff")
+def _standard_options() -> tuple[str, ...]:
+    """hgq-standard's options as Python keywords: the pass's own fields."""
+    from hgq_mlir.passes.standard import HgqStandard
+
+    return tuple(f.name for f in dataclasses.fields(HgqStandard))
 
 
 @dataclass(frozen=True)
@@ -172,9 +176,10 @@ def user_errors() -> Iterator[None]:
 
 def standard_spec(latency_cutoff: int | None = None, **options) -> str:
     """`hgq-standard{...}` from Python keywords (`depth_slack=2` -> `depth-slack=2`)."""
-    unknown = sorted(set(options) - set(STANDARD_OPTIONS))
+    known = _standard_options()
+    unknown = sorted(set(options) - set(known))
     if unknown:
-        allowed = ", ".join(STANDARD_OPTIONS)
+        allowed = ", ".join(known)
         raise UserError(f"unknown option '{unknown[0]}' (hgq-standard options: {allowed})")
     if latency_cutoff is not None:
         options["latency_cutoff"] = latency_cutoff
@@ -182,7 +187,12 @@ def standard_spec(latency_cutoff: int | None = None, **options) -> str:
     for key, value in options.items():
         if value is None:
             continue
-        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, tuple | list):  # input_format=(k, i, f)
+            text = ",".join(map(str, value))
+        else:
+            text = str(value)
         parts.append(f"{key.replace('_', '-')}={text}")
     return "hgq-standard" + ("{" + " ".join(parts) + "}" if parts else "")
 

@@ -1,4 +1,20 @@
+"""Fixtures every test shares: the test models, trained once per run, and their RTL, compiled
+once per run for each (model, pipeline).
+
+Both live under one folder per pytest run that every pytest-xdist worker sees (`run_root`).
+An entry is built by the first process that asks for it, under a file lock, written to a
+temporary name and renamed into place; the other processes wait on the lock and read it.
+A test gets the model as loaded from its `.keras` file (the bits the compiler reads) and
+never writes into a shared RTL folder: a test that corrupts RTL works on `rtl_copy`.
+"""
+
+import fcntl
+import hashlib
 import os
+import shutil
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -10,19 +26,92 @@ import pytest
 from zoo import KINDS
 
 
-@pytest.fixture(scope="session")
-def trained_models(tmp_path_factory):
-    """The four test models, trained once per session and saved as .keras files."""
-    from zoo import build_model
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on `path` (created if missing), shared between processes."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
-    out = {}
-    root = tmp_path_factory.mktemp("models")
-    for kind in KINDS:
-        model = build_model(kind, seed=1)
-        path = root / f"{kind}.keras"
-        model.save(path)
-        out[kind] = (model, path)
-    return out
+
+def _key(*parts) -> str:
+    text = "-".join(str(p) for p in parts)
+    readable = "".join(c if c.isalnum() or c in "-_=" else "_" for c in text)[:60]
+    return f"{readable}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+
+@pytest.fixture(scope="session")
+def run_root(tmp_path_factory) -> Path:
+    """The folder this pytest run's processes share (xdist workers' temp folders sit inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+class _Models:
+    """Models by builder (a function of tests/zoo.py by name, or any module-level function
+    that returns a trained keras.Model) and arguments: trained once per run, saved as
+    `.keras`, loaded once per process."""
+
+    def __init__(self, root: Path):
+        self.root = root / "models"
+        self.root.mkdir(exist_ok=True)
+        self.loaded: dict[str, tuple] = {}
+
+    def __call__(self, builder, **kwargs) -> tuple:
+        if isinstance(builder, str):
+            import zoo
+
+            builder = getattr(zoo, builder)
+        name = f"{builder.__module__}.{builder.__qualname__}"
+        key = _key(name, *(f"{k}={v}" for k, v in sorted(kwargs.items())))
+        if key not in self.loaded:
+            path = self.root / f"{key}.keras"
+            with _locked(self.root / f"{key}.lock"):
+                if not path.exists():
+                    model = builder(**kwargs)
+                    part = self.root / f"{key}.{os.getpid()}.keras"
+                    model.save(part)
+                    os.replace(part, path)
+            from hgq_mlir.frontend.keras import load_keras
+
+            self.loaded[key] = (load_keras(path), path)
+        return self.loaded[key]
+
+
+@pytest.fixture(scope="session")
+def trained(run_root):
+    """`trained(builder, **kwargs)` -> (model, .keras path): `builder(**kwargs)` (a function, or
+    the name of one in tests/zoo.py), trained once per run."""
+    return _Models(run_root)
+
+
+class _Kinds(Mapping):
+    """The four dense test models (`zoo.KINDS`, seed 1), each trained when first asked for."""
+
+    def __init__(self, trained):
+        self.trained = trained
+
+    def __getitem__(self, kind: str) -> tuple:
+        if kind not in KINDS:
+            raise KeyError(kind)
+        return self.trained("build_model", kind=kind, seed=1)
+
+    def __iter__(self):
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
+
+
+@pytest.fixture(scope="session")
+def trained_models(trained) -> Mapping:
+    """kind -> (model, .keras path) for the four dense test models."""
+    return _Kinds(trained)
 
 
 @pytest.fixture(params=KINDS)
@@ -30,34 +119,62 @@ def model_kind(request):
     return request.param
 
 
+@pytest.fixture(scope="session")
+def tiny_model(trained):
+    """A 6-4-3 QDense model with biases and SAT/RND_CONV quantizers: small enough to synthesize."""
+    return trained("build_tiny_model", seed=3)
+
+
+class _Compiled:
+    """RTL folders by (model file, pipeline): compiled once per run, read-only for tests.
+    Three-input adders are written as `a + b - c` unless the pipeline names a realization
+    (`tests_support.behavioral_adders`: the primitive netlist is too slow to simulate)."""
+
+    def __init__(self, root: Path):
+        self.root = root / "rtl"
+        self.root.mkdir(exist_ok=True)
+
+    def __call__(self, path, pipeline: str = "hgq-standard") -> tuple[dict, Path]:
+        import json
+
+        from tests_support import behavioral_adders
+
+        from hgq_mlir.backend.verify import compile_model
+
+        pipeline = behavioral_adders(pipeline)
+        key = _key(Path(path).stem, pipeline, Path(path).resolve())
+        folder = self.root / key
+        with _locked(self.root / f"{key}.lock"):
+            if not folder.exists():
+                part = self.root / f"{key}.{os.getpid()}.part"
+                compile_model(str(path), part, pipeline)
+                os.replace(part, folder)
+        return json.loads((folder / "report.json").read_text()), folder
+
+
+@pytest.fixture(scope="session")
+def compiled(run_root):
+    """`compiled(model_path, pipeline="hgq-standard")` -> (report, RTL folder), compiled once
+    per run; the folder is shared: do not write into it (see `rtl_copy`)."""
+    return _Compiled(run_root)
+
+
+@pytest.fixture
+def rtl_copy(compiled, tmp_path):
+    """`rtl_copy(model_path, pipeline="hgq-standard")` -> (report, a private copy of the RTL
+    folder) for tests that alter the RTL or write next to it."""
+
+    def copy(path, pipeline: str = "hgq-standard") -> tuple[dict, Path]:
+        report, folder = compiled(path, pipeline)
+        dest = tmp_path / folder.name
+        shutil.copytree(folder, dest)
+        return report, dest
+
+    return copy
+
+
 def random_inputs(n: int, n_in: int = 16, seed: int = 123) -> np.ndarray:
     """Inputs spread over (and beyond) the quantizers' ranges, as float32."""
     rng = np.random.default_rng(seed)
     scale = rng.choice([0.5, 2.0, 6.0], size=(n, 1))
     return (rng.normal(size=(n, n_in)) * scale).astype(np.float32)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    """A 6-4-3 QDense model with biases and SAT/RND_CONV quantizers: small enough to synthesize."""
-    import keras
-    from hgq.config import QuantizerConfigScope
-    from hgq.layers import QDense
-
-    from zoo import synthetic_data
-
-    keras.utils.set_random_seed(3)
-    x, y = synthetic_data(1024, n_in=6, n_out=3, seed=3)
-    with (
-        QuantizerConfigScope(place="weight", q_type="kbi", b0=4, i0=1),
-        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="RND_CONV", i0=2, f0=3),
-    ):
-        model = keras.Sequential(
-            [keras.Input((6,), name="inp"), QDense(4, activation="relu", name="hidden"), QDense(3, name="logits")],
-            name="tiny",
-        )
-    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
-    path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
-    model.save(path)
-    return model, path

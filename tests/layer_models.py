@@ -342,6 +342,24 @@ def avgpool(seed: int = 0):
     return _train(model, (6, 6, 2), seed)
 
 
+def attention_variants(seed: int = 0):
+    """QLinformerAttention (keys and values projected from 6 to 3 positions) and
+    QMultiHeadAttentionT (table-layer projections), one head each."""
+    import keras
+    from hgq.layers import QDense, QLinformerAttention, QMultiHeadAttentionT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 3), name="inp")
+        a = QLinformerAttention(num_heads=1, key_dim=2, lin_kv_proj_dim=3, name="linformer")(inp, inp)
+        b = QMultiHeadAttentionT(num_heads=1, key_dim=2, n_hl=0, name="mha_t")(inp, inp)  # HGQ2 0.2.0: n_hl >= 1 fails to build
+        h = keras.layers.Concatenate(name="cat")([keras.layers.Flatten(name="fa")(a), keras.layers.Flatten(name="fb")(b)])
+        out = QDense(2, enable_oq=True, name="out")(h)
+        model = keras.Model(inp, out, name="attention_variants")
+    return _train(model, (6, 3), seed)
+
+
 def snn(seed: int = 0):
     """Spiking layers over 5 steps after a per-step QDense: QSimpleSNN (per-unit thresholds and
     graded spikes, subtract reset, the sequence) feeding a QLIF (per-unit beta, last step), and
@@ -369,4 +387,4 @@ def snn(seed: int = 0):
 
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
-                                    avgpool, snn)}
+                                    avgpool, attention_variants, snn)}

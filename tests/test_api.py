@@ -12,13 +12,13 @@ from hgq_mlir.errors import UserError
 
 
 @pytest.fixture(scope="module")
-def compiled(tiny_model, tmp_path_factory):
+def api_result(tiny_model, tmp_path_factory):
     _, path = tiny_model
     return hgq_mlir.compile(path, tmp_path_factory.mktemp("api") / "out")
 
 
-def test_compile_writes_the_rtl_contract_and_returns_it(compiled):
-    r = compiled
+def test_compile_writes_the_rtl_contract_and_returns_it(api_result):
+    r = api_result
     assert {"verilog", "manifest", "report", "resources_png", "bitwidths_png", "html"} <= set(r.paths)
     for p in r.paths.values():
         assert p.is_file() and p.stat().st_size > 0, p
@@ -36,30 +36,30 @@ def test_compile_writes_the_rtl_contract_and_returns_it(compiled):
     assert r.report.table().splitlines()[0].startswith("layer")
 
 
-def test_ir_levels(compiled):
-    hgq_text, fx_text, hw_text = (compiled.ir(level) for level in ("hgq", "fx", "hw"))
+def test_ir_levels(api_result):
+    hgq_text, fx_text, hw_text = (api_result.ir(level) for level in ("hgq", "fx", "hw"))
     assert "hgq.quantize" in hgq_text and "fx." not in hgq_text
     assert "fx.add" in fx_text and "hgq.dense" not in fx_text
     assert "hw.module" in hw_text and "fx." not in hw_text
     with pytest.raises(UserError, match="unknown level 'verilog'"):
-        compiled.ir("verilog")
+        api_result.ir("verilog")
 
 
-def test_verify_passes_and_catches_a_broken_circuit(compiled, tmp_path):
-    v = compiled.verify(n=300)
+def test_verify_passes_and_catches_a_broken_circuit(api_result, tmp_path):
+    v = api_result.verify(n=300)
     assert v.ok and v.mismatches == 0 and v.compared == 300 * 3
     # negative control: the same check on RTL with one adder turned into a subtractor
     import shutil
 
     broken = tmp_path / "broken"
-    shutil.copytree(compiled.out_dir, broken)
+    shutil.copytree(api_result.out_dir, broken)
     verilog = broken / "tiny.v"
     text = verilog.read_text()
     assert " + " in text
     verilog.write_text(text.replace(" + ", " - ", 1))
     from dataclasses import replace
 
-    assert replace(compiled, out_dir=broken).verify(n=300).mismatches > 0
+    assert replace(api_result, out_dir=broken).verify(n=300).mismatches > 0
 
 
 def test_live_model_pipelined_and_h5(tiny_model, tmp_path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from layer_models import BUILDERS
 from xdsl.context import Context
+from tests_support import behavioral_adders
 from xdsl.dialects import func
 
 from hgq_mlir.backend.verify import compare, compile_model, keras_predict, reference_vectors, verify
@@ -21,7 +22,7 @@ from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
-PRODUCTS = ("attention", "contraction", "multiply", "recurrent", "snn", "softmax")
+PRODUCTS = ("attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax")
 _TRAINED: dict[str, tuple] = {}
 
 
@@ -82,7 +83,7 @@ def test_fx_interpreter_matches_keras(layer_model, tmp_path):
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
 def test_rtl_matches_keras(layer_model, tmp_path, pipeline):
     model, path = layer_model
-    compile_model(str(path), tmp_path, pipeline)
+    compile_model(str(path), tmp_path, behavioral_adders(pipeline))
     mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0
@@ -91,7 +92,7 @@ def test_rtl_matches_keras(layer_model, tmp_path, pipeline):
 @pytest.mark.parametrize("pipeline", ["hgq-standard{multiplier=lut}", "hgq-standard{multiplier=dsp latency-cutoff=2}"])
 def test_products_with_each_multiplier(product_model, tmp_path, pipeline):
     model, path = product_model
-    report = compile_model(str(path), tmp_path, pipeline)
+    report = compile_model(str(path), tmp_path, behavioral_adders(pipeline))
     assert (report["dsps"] > 0) == ("dsp" in pipeline)
     mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
@@ -133,7 +134,7 @@ def test_shared_input_port_holds_every_reader(shared_model, tmp_path):
     from hgq_mlir.dialects import hgq
 
     model, path = shared_model
-    compile_model(str(path), tmp_path, "hgq-standard{prune=false}")
+    compile_model(str(path), tmp_path, behavioral_adders("hgq-standard{prune=false}"))
     interface = json.loads((tmp_path / f"{model.name}.json").read_text())
     n = int(np.prod(model.inputs[0].shape[1:]))
     readers = [[] for _ in range(n)]
@@ -157,7 +158,7 @@ def test_shared_input_port_holds_every_reader(shared_model, tmp_path):
 
 def test_input_format_override(shared_model, tmp_path):
     model, path = shared_model
-    compile_model(str(path), tmp_path, "hgq-standard{input-format=1,4,6}")
+    compile_model(str(path), tmp_path, behavioral_adders("hgq-standard{input-format=1,4,6}"))
     interface = json.loads((tmp_path / f"{model.name}.json").read_text())
     assert {(e["width"], e["frac"], e["signed"]) for e in interface["inputs"][0]["elements"]} == {(11, 6, True)}
     mismatches, total, _ = verify(str(path), tmp_path, 500, SIM)

@@ -25,3 +25,19 @@ def flip_stored_word(path, line: int) -> None:
     lines = path.read_text().splitlines()
     lines[line] = format(int(lines[line], 16) ^ 1, f"0{len(lines[line])}x")
     path.write_text("\n".join(lines) + "\n")
+
+
+def behavioral_adders(pipeline: str = "hgq-standard") -> str:
+    """`pipeline` with hgq-standard's three-input adders written as `a + b - c` (`ternary=infer`),
+    unless it names a realization itself.
+
+    Event-driven simulation of the LUT6_2/CARRY8 netlist (`ternary=primitive`) costs about a
+    second per vector per thousand adders in iverilog (every carry bit settles separately), and
+    Verilator cannot order the CARRY8 models' chains. Model-level RTL tests therefore simulate
+    the `infer` realization; the primitive one is checked exhaustively per adder (every sign
+    combination, tests/backend/test_ternary.py) and end to end on the small models."""
+    if "ternary=" in pipeline or not pipeline.startswith("hgq-standard"):
+        return pipeline
+    if pipeline == "hgq-standard":
+        return "hgq-standard{ternary=infer}"
+    return pipeline.replace("hgq-standard{", "hgq-standard{ternary=infer ", 1)

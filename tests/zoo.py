@@ -82,6 +82,27 @@ def build_model(kind: str = "jsc", seed: int = 0, epochs: int | None = None, n_t
     return model
 
 
+def build_tiny_model(seed: int = 3, epochs: int = 3):
+    """A 6-4-3 QDense model with biases and SAT/RND_CONV quantizers: small enough to synthesize."""
+    keras = _keras()
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense
+
+    keras.utils.set_random_seed(seed)
+    x, y = synthetic_data(1024, n_in=6, n_out=3, seed=seed)
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=4, i0=1),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="SAT", round_mode="RND_CONV", i0=2, f0=3),
+    ):
+        model = keras.Sequential(
+            [keras.Input((6,), name="inp"), QDense(4, activation="relu", name="hidden"), QDense(3, name="logits")],
+            name="tiny",
+        )
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+    return model
+
+
 def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
     """A small image (dims=2: 8x8x1) or sequence (dims=1: 16x2) classifier:
     QConv (same padding, relu) -> QMaxPool -> QConv (valid, stride 2) -> Flatten -> QDense."""

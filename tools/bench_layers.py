@@ -14,12 +14,14 @@ path): `dense_table` (QDenseT), `conv_table` (QConvT2D + QConvT1D), `softmax8` (
 - ours, `hgq-standard{multiplier=lut}` and `{multiplier=dsp}`: the report's LUTs and DSPs,
   the compile time (Keras file -> Verilog on disk, in this process, TensorFlow already
   loaded), and Yosys 0.23 `synth_xilinx -family xcup -flatten -noiopad` LUTs (LUT1..LUT6,
-  LUT6_2 count one each) and DSP48E2 blocks (identical Verilog is synthesized once);
+  LUT6_2 count one each) and DSP48E2 blocks (identical Verilog is synthesized once; designs
+  estimated above --yosys-max LUTs are not synthesized: Yosys needs minutes per 4 000 LUTs);
 - alkaid: `alkaid convert M.keras OUT --flavor verilog -n 0 --latency-cutoff -1` in a
   subprocess, its `cost` from OUT/metadata.json (its LUT estimate, ternary adders on) and its
   multipliers: alkaid has no DSP figure; its Verilog instantiates a `multiplier` module
   (a generic `*`, left to synthesis) per product and its cost counts each as LUTs
-  (0.75 x the operands' bit widths multiplied). The column `mul` is that instance count.
+  (0.75 x the operands' bit widths multiplied). `mul` is that instance count, `mul cost` the
+  part of its cost they make up (0.75 x a x b summed over the instances).
 
 `--crossover` synthesizes one product of an a-bit by a b-bit operand (a >= b, both signed or
 both unsigned, 1..12 bits) with each multiplier kind and prints Yosys's LUTs and DSP48E2
@@ -32,6 +34,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -160,11 +163,12 @@ def alkaid(path: Path, out: Path) -> dict:
         lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
         return {"error": lines[-1] if lines else f"exit {proc.returncode}", "s": s}
     cost = json.loads(meta.read_text())["cost"]
-    mults = sum(f.read_text().count(" multiplier #(") for f in (out / "src").rglob("*.v"))
-    return {"s": s, "cost": cost, "mults": mults}
+    widths = [(int(m[1]), int(m[2])) for f in (out / "src").rglob("*.v")
+              for m in re.finditer(r" multiplier #\((\d+),(\d+),", f.read_text())]
+    return {"s": s, "cost": cost, "mults": len(widths), "mult_cost": 0.75 * sum(a * b for a, b in widths)}
 
 
-def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None) -> None:
+def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None, yosys_max: int) -> None:
     rows = []
     synthesized: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
@@ -180,7 +184,7 @@ def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None)
             for kind in KINDS:
                 out = root / f"{name}-{kind}"
                 r = ours(path, out, kind)
-                if use_yosys:
+                if use_yosys and r["luts"] <= yosys_max:
                     verilog = out / f"{r['top']}.v"
                     key = hashlib.sha256(verilog.read_bytes()).hexdigest()
                     if key not in synthesized:
@@ -198,21 +202,21 @@ def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None)
 
 def table(rows: list[dict], use_alkaid: bool, use_yosys: bool) -> str:
     head = (f"{'model':<12} {'mult':>4} {'est LUTs':>8} {'DSPs':>4} {'yosys LUTs':>10} {'yosys DSPs':>10} "
-            f"{'est/yosys':>9} {'ours s':>7} {'alkaid cost':>11} {'mul':>4} {'alkaid s':>8} {'LUTs ours/alkaid':>16}")
+            f"{'est/yosys':>9} {'ours s':>7} {'alkaid cost':>11} {'mul':>4} {'mul cost':>8} {'alkaid s':>8} {'LUTs ours/alkaid':>16}")
     lines = [head, "-" * len(head)]
     for row in rows:
         a = row.get("alkaid", {})
         for kind in KINDS:
             r = row[kind]
-            yl, yd = (r["yosys_luts"], r["yosys_dsps"]) if use_yosys else ("-", "-")
-            err = f"{r['luts'] / yl - 1:+.1%}" if use_yosys and yl else "-"
+            yl, yd = (r["yosys_luts"], r["yosys_dsps"]) if "yosys_luts" in r else ("-", "-")
+            err = f"{r['luts'] / yl - 1:+.1%}" if yl != "-" and yl else "-"
             if not use_alkaid:
-                theirs = f"{'-':>11} {'-':>4} {'-':>8} {'-':>16}"
+                theirs = f"{'-':>11} {'-':>4} {'-':>8} {'-':>8} {'-':>16}"
             elif "error" in a:
                 theirs = f"alkaid failed: {a['error'][:120]}" if kind == "lut" else ""
             else:
                 ratio = f"{r['luts'] / a['cost']:.3f}" if a["cost"] else "-"
-                theirs = f"{a['cost']:>11.0f} {a['mults']:>4} {a['s']:>8.1f} {ratio:>16}"
+                theirs = f"{a['cost']:>11.0f} {a['mults']:>4} {a['mult_cost']:>8.0f} {a['s']:>8.1f} {ratio:>16}"
             lines.append(f"{row['model'] if kind == 'lut' else '':<12} {kind:>4} {r['luts']:>8} {r['dsps']:>4} "
                          f"{yl:>10} {yd:>10} {err:>9} {r['s']:>7.1f} {theirs}")
     return "\n".join(lines)
@@ -280,6 +284,8 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     ap.add_argument("--no-alkaid", action="store_true", help="only our compiler")
     ap.add_argument("--no-yosys", action="store_true", help="no synthesis: the report's estimates only")
+    ap.add_argument("--yosys-max", type=int, default=3000, metavar="LUTS",
+                    help="synthesize only designs whose estimate is at most this many LUTs (default 3000)")
     ap.add_argument("--keep", metavar="DIR", help="write models and outputs to DIR (models there are reused)")
     ap.add_argument("--crossover", action="store_true", help="the multiplier micro-designs instead of the models")
     ap.add_argument("--widths", type=int, default=12, help="--crossover: operand widths 1..N")
@@ -294,7 +300,7 @@ def main() -> None:
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         sys.exit(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(MODELS)}")
-    bench(names, not args.no_alkaid, use_yosys, args.keep)
+    bench(names, not args.no_alkaid, use_yosys, args.keep, args.yosys_max)
 
 
 if __name__ == "__main__":

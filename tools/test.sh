@@ -12,5 +12,5 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need
 fi
 python3 -m pip install -q -e '.[dev]'
-python3 -m pytest -q -p no:cacheprovider tests
+python3 -m pytest -q -p no:cacheprovider -n 2 tests
 lit -q tests/filecheck

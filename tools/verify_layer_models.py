@@ -22,7 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTS = {"attention", "contraction", "multiply", "recurrent", "snn", "softmax"}
+PRODUCTS = {"attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax"}
 
 
 def _layer_models():

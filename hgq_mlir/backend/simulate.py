@@ -162,11 +162,21 @@ def model_sources(verilog: Path) -> list[str]:
     return [str(xilinx_cells_sim())] if uses_primitives(Path(verilog).read_text()) else []
 
 
-def pick_simulator(requested: str, n_adders: int) -> str:
+def pick_simulator(requested: str, n_adders: int, primitives: bool = False) -> str:
+    """The simulator for a design of `n_adders` adders. A design with LUT6_2/CARRY8 ternary
+    adders (`primitives`) runs in iverilog only: Verilator cannot order the CARRY8 models'
+    combinational chains."""
     if requested != "auto":
         if shutil.which(requested) is None:
             raise UserError(f"--sim {requested}: {requested} is not installed")
+        if primitives and requested == "verilator":
+            raise UserError("--sim verilator: the design instantiates CARRY8 (ternary=primitive), whose carry "
+                            "chains Verilator cannot order; use --sim iverilog, or compile with ternary=infer")
         return requested
+    if primitives:
+        if shutil.which("iverilog"):
+            return "iverilog"
+        raise UserError("the design instantiates LUT6_2/CARRY8 (ternary=primitive): install iverilog to simulate it")
     if n_adders > 2000 and shutil.which("verilator"):
         return "verilator"
     if shutil.which("iverilog"):

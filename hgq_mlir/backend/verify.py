@@ -228,7 +228,7 @@ def _load_model(model_path: str):
 
 def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto", seed: int = 0):
     """(mismatches, compared elements, simulator used); n vectors, simulated in batches."""
-    from hgq_mlir.backend.simulate import pick_simulator, simulate
+    from hgq_mlir.backend.simulate import pick_simulator, simulate, uses_primitives
 
     check_n(n)
     rtl_dir = Path(rtl_dir)
@@ -239,7 +239,7 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     report = _report(rtl_dir)
     model = _load_model(model_path)
     check_model_fits(model, interface, str(rtl_dir))
-    sim = pick_simulator(simulator, report.get("adders", 0))
+    sim = pick_simulator(simulator, report.get("adders", 0), uses_primitives(verilog.read_text()))
     mismatches = total = 0
     for size, batch_seed in _batches(n, seed):
         mantissas, expected = reference_vectors(model, interface, size, batch_seed)

@@ -396,9 +396,10 @@ def _contract(block: Block, layer, a: tuple, b: tuple, spec_a: str, spec_b: str,
     return y, r, tuple(sizes[c] for c in spec_out)
 
 
-@layer_kind("QMultiHeadAttention")
+@layer_kind("QMultiHeadAttention", "QMultiHeadAttentionT", "QLinformerAttention", "QLinformerAttentionT")
 def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
-    """Multi-head attention as HGQ2 computes it: the query, key and value projections, the
+    """Multi-head attention as HGQ2 computes it: (Linformer: the key and value projections along
+    the sequence,) the query, key and value projections (table layers in the `…T` variants), the
     scores (a contraction of key and query), the layer's softmax, the contraction with the
     values, the output projection and the output quantizer."""
     kind = type(layer).__name__
@@ -409,6 +410,9 @@ def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
             raise FrontendError(f"layer '{layer.name}' ({kind}): fuse={getattr(layer, option)} is not supported")
     query, value = ins[0], ins[1]
     key = ins[2] if len(ins) == 3 else value
+    if hasattr(layer, "_lin_k_proj"):  # Linformer: keys and values projected along the sequence first
+        key = _import_layer(block, layer._lin_k_proj, [key])
+        value = _import_layer(block, layer._lin_v_proj, [value])
     q = _import_layer(block, layer._query_dense, [query])
     k = _import_layer(block, layer._key_dense, [key])
     v = _import_layer(block, layer._value_dense, [value])

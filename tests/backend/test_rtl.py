@@ -13,7 +13,6 @@ from xdsl.dialects import func
 from hgq_mlir.backend.simulate import simulate
 from hgq_mlir.backend.verify import (
     compare,
-    compile_model,
     grid_inputs,
     keras_input_quantizer,
     port_mantissas,
@@ -27,20 +26,15 @@ from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 N_VECTORS = 1000
 
 
-@pytest.fixture(scope="session")
-def rtl_dirs(trained_models, tmp_path_factory):
-    root = tmp_path_factory.mktemp("rtl")
-    return {kind: (compile_model(str(path), root / kind), root / kind) for kind, (_, path) in trained_models.items()}
-
-
 def _interface(rtl_dir):
     (manifest,) = [p for p in rtl_dir.glob("*.json") if p.name != "report.json"]
     return json.loads(manifest.read_text())
 
 
-def test_every_level_agrees(trained_models, rtl_dirs, model_kind):
-    model, _ = trained_models[model_kind]
-    interface = _interface(rtl_dirs[model_kind][1])
+def test_every_level_agrees(trained_models, compiled, model_kind):
+    model, path = trained_models[model_kind]
+    report, rtl_dir = compiled(path)
+    interface = _interface(rtl_dir)
     x = grid_inputs(interface, 16, N_VECTORS, seed=5)
     mantissas = port_mantissas(interface, keras_input_quantizer(model)(x))
     keras_out = model.predict(x, verbose=0, batch_size=N_VECTORS)
@@ -55,15 +49,14 @@ def test_every_level_agrees(trained_models, rtl_dirs, model_kind):
     got = {"out": {i: v.mantissa for i, v in fx_out.get("out", {}).items()}}
     assert compare(interface, keras_out, got) == 0
 
-    report = json.loads((rtl_dirs[model_kind][1] / "report.json").read_text())
     sim = "verilator" if report["adders"] > 2000 and shutil.which("verilator") else "iverilog"
-    rtl = simulate(rtl_dirs[model_kind][1] / f"{interface['top']}.v", interface, mantissas, sim)
+    rtl = simulate(rtl_dir / f"{interface['top']}.v", interface, mantissas, sim)
     assert compare(interface, keras_out, rtl) == 0
-    print(f"{model_kind}: {report['adders']} adders, {report['luts']} LUTs est., {N_VECTORS} vectors via {sim}: 0 mismatches")
 
 
-def test_manifest_follows_the_contract(rtl_dirs, model_kind):
-    interface = _interface(rtl_dirs[model_kind][1])
+def test_manifest_follows_the_contract(trained_models, compiled, model_kind):
+    _, rtl_dir = compiled(trained_models[model_kind][1])
+    interface = _interface(rtl_dir)
     assert set(interface) == {"top", "latency", "clock", "inputs", "outputs"}
     assert interface["latency"] == 0 and interface["clock"] is None
     for port in interface["inputs"] + interface["outputs"]:
@@ -73,30 +66,31 @@ def test_manifest_follows_the_contract(rtl_dirs, model_kind):
             assert e["offset"] == offset and e["width"] > 0
             offset += e["width"]
         assert port["width"] == offset
-    text = (rtl_dirs[model_kind][1] / f"{interface['top']}.v").read_text()
+    text = (rtl_dir / f"{interface['top']}.v").read_text()
     widths = {p["port"]: p["width"] for p in interface["inputs"] + interface["outputs"]}
     for name, w in widths.items():
         assert re.search(rf"(input|output) wire \[{w - 1}:0\] {name}\b", text)
 
 
 @pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
-def test_verilator_lint_clean(rtl_dirs, model_kind):
-    rtl_dir = rtl_dirs[model_kind][1]
+def test_verilator_lint_clean(trained_models, compiled, model_kind, tmp_path):
+    _, rtl_dir = compiled(trained_models[model_kind][1])
     top = _interface(rtl_dir)["top"]
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", f"{top}.v"], cwd=rtl_dir, capture_output=True, text=True)
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", str(rtl_dir / f"{top}.v")], cwd=tmp_path,
+                          capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[:2000]
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
-def test_iverilog_reads_it(rtl_dirs, tmp_path):
-    rtl_dir = rtl_dirs["jsc"][1]
+def test_iverilog_reads_it(trained_models, compiled, tmp_path):
+    _, rtl_dir = compiled(trained_models["jsc"][1])
     proc = subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "a.vvp"), str(rtl_dir / "jsc.v")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_pyslang_elaborates_without_diagnostics(rtl_dirs, model_kind):
+def test_pyslang_elaborates_without_diagnostics(trained_models, compiled, model_kind):
     pyslang = pytest.importorskip("pyslang", reason="pyslang is not installed")
-    rtl_dir = rtl_dirs[model_kind][1]
+    _, rtl_dir = compiled(trained_models[model_kind][1])
     top = _interface(rtl_dir)["top"]
     tree = pyslang.syntax.SyntaxTree.fromFile(str(rtl_dir / f"{top}.v"))
     comp = pyslang.ast.Compilation()
@@ -106,27 +100,28 @@ def test_pyslang_elaborates_without_diagnostics(rtl_dirs, model_kind):
 
 
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
-def test_yosys_synthesizes_small_model(tiny_model, tmp_path):
-    _, path = tiny_model
-    compile_model(str(path), tmp_path)
+def test_yosys_synthesizes_small_model(tiny_model, compiled, tmp_path):
+    _, rtl_dir = compiled(tiny_model[1])
     proc = subprocess.run(
-        ["yosys", "-q", "-p", "read_verilog tiny.v; synth -top tiny; stat"], cwd=tmp_path, capture_output=True, text=True
+        ["yosys", "-q", "-p", f"read_verilog {rtl_dir / 'tiny.v'}; synth -top tiny; stat"], cwd=tmp_path,
+        capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_tiny_model_verifies(tiny_model, tmp_path):
+def test_tiny_model_verifies(tiny_model, compiled):
+    """End to end with the LUT6_2/CARRY8 ternary adders, simulated with Yosys's models."""
     _, path = tiny_model
-    compile_model(str(path), tmp_path)
-    mismatches, total, _ = verify(str(path), tmp_path, 2000, "iverilog" if shutil.which("iverilog") else "auto")
+    _, rtl_dir = compiled(path, "hgq-standard{ternary=primitive}")
+    mismatches, total, _ = verify(str(path), rtl_dir, 2000, "iverilog" if shutil.which("iverilog") else "auto")
     assert total == 2000 * 3 and mismatches == 0
 
 
-def test_corrupted_constant_is_caught(tiny_model, tmp_path):
+def test_corrupted_constant_is_caught(tiny_model, rtl_copy):
     """Negative control: change one constant in the emitted Verilog and verification must fail."""
     _, path = tiny_model
-    compile_model(str(path), tmp_path)
-    v = tmp_path / "tiny.v"
+    _, rtl_dir = rtl_copy(path, "hgq-standard{ternary=primitive}")
+    v = rtl_dir / "tiny.v"
     text = v.read_text()
     m = re.search(r"(\d+)'h([0-9a-f]+)", text.split("module", 1)[1])
     assert m, "expected a constant in the RTL"
@@ -134,7 +129,7 @@ def test_corrupted_constant_is_caught(tiny_model, tmp_path):
     flipped = f"{width}'h{(value ^ 1):x}"
     head, body = text.split("module", 1)
     v.write_text(head + "module" + body.replace(m.group(0), flipped, 1))
-    mismatches, total, _ = verify(str(path), tmp_path, 500, "iverilog" if shutil.which("iverilog") else "auto")
+    mismatches, total, _ = verify(str(path), rtl_dir, 500, "iverilog" if shutil.which("iverilog") else "auto")
     assert mismatches > 0
 
 

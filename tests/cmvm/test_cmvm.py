@@ -80,7 +80,6 @@ def test_sharing_saves_adders():
     rng = np.random.default_rng(3)
     w = rng.integers(-127, 128, (16, 16))
     csd, cse = solve(w, method="csd"), solve(w, method="cse")
-    print(f"16x16 8-bit: csd {csd.adders} adders / {csd.luts} LUTs, cse {cse.adders} / {cse.luts}")
     assert cse.adders < csd.adders and cse.luts < csd.luts
 
 

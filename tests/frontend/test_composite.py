@@ -11,6 +11,8 @@ import pytest
 from xdsl.context import Context
 from xdsl.dialects import func
 
+from tests_support import behavioral_adders
+
 from hgq_mlir.backend.verify import (
     compare,
     compile_model,
@@ -28,13 +30,8 @@ SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
 @pytest.fixture(scope="module", params=["muon", "multi_io"])
-def composite(request, tmp_path_factory):
-    import zoo
-
-    model = zoo.build_muon_model(seed=3) if request.param == "muon" else zoo.build_multi_io_model(seed=3)
-    path = tmp_path_factory.mktemp("composite") / f"{request.param}.keras"
-    model.save(path)
-    return model, path
+def composite(request, trained):
+    return trained(f"build_{request.param}_model", seed=3)
 
 
 def _random_inputs(model, n: int, seed: int) -> list[np.ndarray]:
@@ -42,7 +39,7 @@ def _random_inputs(model, n: int, seed: int) -> list[np.ndarray]:
     return [(rng.normal(size=(n, int(np.prod(t.shape[1:])))) * 3).astype(np.float32) for t in model.inputs]
 
 
-def test_interpreters_match_keras(composite, tmp_path):
+def test_interpreters_match_keras(composite, compiled):
     model, path = composite
     xs = _random_inputs(model, 2000, 7)
     expected = keras_predict(model, xs)
@@ -51,8 +48,8 @@ def test_interpreters_match_keras(composite, tmp_path):
     for port, y in zip(outs, expected, strict=True):
         assert int(np.sum(got[port].to_float() != y)) == 0
     # the fx level, fed the RTL's input words (the manifest says where each element lives)
-    compile_model(str(path), tmp_path)
-    interface = json.loads((tmp_path / f"{model.name}.json").read_text())
+    _, rtl_dir = compiled(path)
+    interface = json.loads((rtl_dir / f"{model.name}.json").read_text())
     module = import_model(model)
     LowerHgqToFx().apply(Context(), module)
     fx_func = next(op for op in module.ops if isinstance(op, func.FuncOp))
@@ -64,20 +61,18 @@ def test_interpreters_match_keras(composite, tmp_path):
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
-def test_rtl_matches_keras(composite, tmp_path, pipeline):
+def test_rtl_matches_keras(composite, compiled, pipeline):
     model, path = composite
-    report = compile_model(str(path), tmp_path, pipeline)
-    mismatches, total, sim = verify(str(path), tmp_path, 1000, SIM)
-    print(f"{path.stem} {pipeline}: {report['adders']} adders, {report['luts']} LUTs est., latency {report['latency']}, "
-          f"mismatches={mismatches} of {total} ({sim})")
+    _, rtl_dir = compiled(path, pipeline)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
     assert total == 1000 * sum(int(np.prod(t.shape[1:])) for t in model.outputs)
     assert mismatches == 0
 
 
-def test_ports_follow_the_model(composite, tmp_path):
+def test_ports_follow_the_model(composite, compiled):
     model, path = composite
-    compile_model(str(path), tmp_path)
-    interface = json.loads((tmp_path / f"{model.name}.json").read_text())
+    _, rtl_dir = compiled(path)
+    interface = json.loads((rtl_dir / f"{model.name}.json").read_text())
     ins, outs = port_names(model)
     assert [p["port"] for p in interface["outputs"]] == outs
     assert {p["port"] for p in interface["inputs"]} <= set(ins)
@@ -85,21 +80,21 @@ def test_ports_follow_the_model(composite, tmp_path):
         assert sorted(e["index"] for e in p["elements"]) == list(range(int(np.prod(t.shape[1:]))))
 
 
-def test_corrupted_table_is_caught(composite, tmp_path):
+def test_corrupted_table_is_caught(composite, rtl_copy):
     """Negative control: zero one lookup table in the Verilog and the check must fail."""
     model, path = composite
-    compile_model(str(path), tmp_path)
-    verilog = tmp_path / f"{model.name}.v"
+    _, rtl_dir = rtl_copy(path)
+    verilog = rtl_dir / f"{model.name}.v"
     text = verilog.read_text()
     table = re.search(r"= (\d+)'h([0-9a-f]+);\n  wire \[\d+:0\] _n\d+ = _n\d+\[", text)
     assert table is not None, "no lookup table in the Verilog"
     verilog.write_text(text.replace(table.group(0), table.group(0).replace(table.group(2), "0"), 1))
-    mismatches, _, _ = verify(str(path), tmp_path, 1000, SIM)
+    mismatches, _, _ = verify(str(path), rtl_dir, 1000, SIM)
     assert mismatches > 0
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
-def test_testbench_drives_every_port(composite, tmp_path):
+def test_testbench_drives_every_port(composite, rtl_copy):
     """The stored-vector testbench of a model with several ports passes, and fails when a
     word of the last output port is altered."""
     from tests_support import flip_stored_word, run_testbench
@@ -107,12 +102,12 @@ def test_testbench_drives_every_port(composite, tmp_path):
     from hgq_mlir.backend.verify import write_testbench
 
     model, path = composite
-    compile_model(str(path), tmp_path, "hgq-standard{latency-cutoff=2}")
-    tb = write_testbench(str(path), tmp_path, 200)
-    assert "PASS: 200 vectors" in run_testbench(tmp_path, tb, model.name)
+    _, rtl_dir = rtl_copy(path, "hgq-standard{latency-cutoff=2}")
+    tb = write_testbench(str(path), rtl_dir, 200)
+    assert "PASS: 200 vectors" in run_testbench(rtl_dir, tb, model.name)
     last = len(model.outputs) - 1
-    flip_stored_word(tmp_path / f"tb_{model.name}_out{last}.hex", 77)
-    out = run_testbench(tmp_path, tb, model.name)
+    flip_stored_word(rtl_dir / f"tb_{model.name}_out{last}.hex", 77)
+    out = run_testbench(rtl_dir, tb, model.name)
     assert "FAIL: 1 mismatching" in out and "vector 77" in out
 
 
@@ -147,6 +142,6 @@ def test_ellipsis_einsum_and_activation_table(ellipsis_model, tmp_path):
     xs = _random_inputs(model, 2000, 9)
     expected = keras_predict(model, xs)
     assert int(np.sum(run_hgq(import_model(model), xs)["out"].to_float() != expected[0])) == 0
-    compile_model(str(path), tmp_path)
+    compile_model(str(path), tmp_path, behavioral_adders())
     mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
     assert total == 3000 and mismatches == 0

@@ -14,13 +14,8 @@ SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["conv1d", "conv2d"])
-def conv_model(request, tmp_path_factory):
-    from zoo import build_conv_model
-
-    model = build_conv_model(request.param, seed=2)
-    path = tmp_path_factory.mktemp("conv") / f"conv{request.param}d.keras"
-    model.save(path)
-    return model, path
+def conv_model(request, trained):
+    return trained("build_conv_model", dims=request.param, seed=2)
 
 
 def test_interpreter_matches_keras(conv_model):
@@ -33,15 +28,14 @@ def test_interpreter_matches_keras(conv_model):
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=3}"])
-def test_rtl_matches_keras(conv_model, tmp_path, pipeline):
+def test_rtl_matches_keras(conv_model, compiled, pipeline):
     _, path = conv_model
-    report = compile_model(str(path), tmp_path, pipeline)
-    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
-    print(f"{path.stem} {pipeline}: {report['adders']} adders, {report['luts']} LUTs est., mismatches={mismatches} of {total}")
+    _, rtl_dir = compiled(path, pipeline)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
     assert total == 3000 and mismatches == 0
 
 
-def test_one_solution_per_kernel(conv_model, tmp_path):
+def test_one_solution_per_kernel(conv_model):
     """The kernel's adder graph is solved once and reused: adders grow with positions, the
     solver runs once per distinct pattern of live inputs (border positions differ)."""
     from xdsl.context import Context
@@ -83,24 +77,19 @@ def test_dilation_is_refused_with_its_name(tmp_path):
 
 
 @pytest.fixture(scope="module", params=["avg", "max"])
-def pool_norm_model(request, tmp_path_factory):
-    from zoo import build_pool_norm_model
-
-    model = build_pool_norm_model(seed=3, global_pool=request.param)
-    path = tmp_path_factory.mktemp("poolnorm") / f"poolnorm_{request.param}.keras"
-    model.save(path)
-    return model, path
+def pool_norm_model(request, trained):
+    return trained("build_pool_norm_model", seed=3, global_pool=request.param)
 
 
-def test_batchnorm_and_pooling_bit_exact(pool_norm_model, tmp_path):
+def test_batchnorm_and_pooling_bit_exact(pool_norm_model, compiled):
     """QBatchNormalization, a power-of-two average pool, a conv, global pooling, a dense head."""
     model, path = pool_norm_model
     x = (np.random.default_rng(5).normal(size=(1000, 8, 8, 2)) * 2).astype(np.float32)
     expected = model.predict(x, verbose=0, batch_size=1000)
     got = run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float()
     assert int(np.sum(got != expected)) == 0
-    compile_model(str(path), tmp_path)
-    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    _, rtl_dir = compiled(path)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
     assert total == 2000 and mismatches == 0
 
 
@@ -152,18 +141,13 @@ def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
     assert total == 5000 and mismatches == 0
 
 
-def test_residual_merges_bit_exact(tmp_path):
+def test_residual_merges_bit_exact(trained, compiled):
     """A graph, not a chain: residual QAdd, QMaximum, QSubtract between Conv1D branches."""
-    from zoo import build_residual_model
-
-    model = build_residual_model(seed=1)
+    model, path = trained("build_residual_model", seed=1)
     x = (np.random.default_rng(6).normal(size=(1000, 12, 3)) * 2).astype(np.float32)
     expected = model.predict(x, verbose=0, batch_size=1000)
     assert int(np.sum(run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float() != expected)) == 0
-    path = tmp_path / "residual.keras"
-    model.save(path)
     for pipeline in ("hgq-standard", "hgq-standard{latency-cutoff=2}"):
-        out = tmp_path / pipeline.replace("{", "_").replace("}", "").replace("=", "")
-        compile_model(str(path), out, pipeline)
-        mismatches, total, _ = verify(str(path), out, 600, SIM)
+        _, rtl_dir = compiled(path, pipeline)
+        mismatches, total, _ = verify(str(path), rtl_dir, 600, SIM)
         assert total == 600 and mismatches == 0

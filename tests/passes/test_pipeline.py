@@ -11,7 +11,6 @@ from xdsl.passes import PassPipeline
 from hgq_mlir.backend.simulate import simulate
 from hgq_mlir.backend.verify import (
     compare,
-    compile_model,
     grid_inputs,
     keras_input_quantizer,
     port_mantissas,
@@ -78,26 +77,25 @@ def test_stages_respect_cutoff_and_registers_are_few(trained_models, cutoff):
     assert _stage_levels(f) <= cutoff
     ours = sum(op.result.type.width for op in f.body.ops if isinstance(op, fx.RegOp))
     naive = _naive_register_bits(_fx(model), cutoff)
-    print(f"cutoff {cutoff}: register bits {ours} (naive register-every-level: {naive})")
     assert ours <= naive
 
 
 @pytest.mark.parametrize("kind", ["jsc", "sat_trn", "pruned"])
 @pytest.mark.parametrize("cutoff", [1, 4])
-def test_pipelined_rtl_bit_exact(trained_models, tmp_path, kind, cutoff):
+def test_pipelined_rtl_bit_exact(trained_models, compiled, kind, cutoff):
     model, path = trained_models[kind]
-    report = compile_model(str(path), tmp_path, f"hgq-standard{{latency-cutoff={cutoff}}}")
-    interface = json.loads((tmp_path / f"{report['top']}.json").read_text())
+    report, rtl_dir = compiled(path, f"hgq-standard{{latency-cutoff={cutoff}}}")
+    interface = json.loads((rtl_dir / f"{report['top']}.json").read_text())
     assert interface["latency"] == report["latency"] > 0 and interface["clock"] == "clk"
     assert report["adder_levels"] <= cutoff and report["ffs"] > 0
     x = grid_inputs(interface, 16, 1000, seed=cutoff)
     expected = model.predict(x, verbose=0, batch_size=1000)
     mantissas = port_mantissas(interface, keras_input_quantizer(model)(x))
-    got = simulate(tmp_path / f"{report['top']}.v", interface, mantissas, SIM)
+    got = simulate(rtl_dir / f"{report['top']}.v", interface, mantissas, SIM)
     assert compare(interface, expected, got) == 0
     # negative control: read the outputs one cycle early and the check must fail
     early = dict(interface, latency=interface["latency"] - 1)
-    got_early = simulate(tmp_path / f"{report['top']}.v", early, mantissas, SIM) if early["latency"] else None
+    got_early = simulate(rtl_dir / f"{report['top']}.v", early, mantissas, SIM) if early["latency"] else None
     if got_early is not None:
         assert compare(interface, expected, got_early) > 0
 
@@ -114,19 +112,19 @@ def test_bad_cutoff_is_one_line(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
-@pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
-def test_self_checking_testbench(tiny_model, tmp_path, pipeline):
+@pytest.mark.parametrize("pipeline", ["hgq-standard{ternary=primitive}", "hgq-standard{ternary=primitive latency-cutoff=2}"])
+def test_self_checking_testbench(tiny_model, rtl_copy, pipeline):
     """The stored-vector testbench passes, and fails once one stored output word is altered."""
     from tests_support import flip_stored_word, run_testbench
 
     from hgq_mlir.backend.verify import write_testbench
 
     _, path = tiny_model
-    compile_model(str(path), tmp_path, pipeline)
-    tb = write_testbench(str(path), tmp_path, 300)
-    assert "PASS: 300 vectors" in run_testbench(tmp_path, tb, "tiny")
-    flip_stored_word(tmp_path / "tb_tiny_out0.hex", 123)
-    out = run_testbench(tmp_path, tb, "tiny")
+    _, rtl_dir = rtl_copy(path, pipeline)
+    tb = write_testbench(str(path), rtl_dir, 300)
+    assert "PASS: 300 vectors" in run_testbench(rtl_dir, tb, "tiny")
+    flip_stored_word(rtl_dir / "tb_tiny_out0.hex", 123)
+    out = run_testbench(rtl_dir, tb, "tiny")
     assert "FAIL: 1 mismatching" in out and "vector 123" in out
 
 

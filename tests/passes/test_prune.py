@@ -12,7 +12,6 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.passes import PassPipeline
 
-from hgq_mlir.backend.verify import compile_model
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.fixed import quantize
 from hgq_mlir.interp.fx import run_fx
@@ -51,16 +50,14 @@ def _inputs_that_matter(model) -> set[int]:
     return set(np.flatnonzero(needed).tolist())
 
 
-def test_pruned_model_ports_and_luts(trained_models, tmp_path):
+def test_pruned_model_ports_and_luts(trained_models, compiled):
     model, path = trained_models["pruned"]
-    pruned = compile_model(str(path), tmp_path / "pruned")
-    plain = compile_model(str(path), tmp_path / "plain", "hgq-standard{prune=false}")
-    ports = json.loads((tmp_path / "pruned" / "pruned.json").read_text())["inputs"][0]["elements"]
-    plain_ports = json.loads((tmp_path / "plain" / "pruned.json").read_text())["inputs"][0]["elements"]
+    pruned, pruned_dir = compiled(path)
+    plain, plain_dir = compiled(path, "hgq-standard{prune=false}")
+    ports = json.loads((pruned_dir / "pruned.json").read_text())["inputs"][0]["elements"]
+    plain_ports = json.loads((plain_dir / "pruned.json").read_text())["inputs"][0]["elements"]
     kept = {e["index"] for e in ports}
     matter = _inputs_that_matter(model)
-    print(f"pruned model: ports {len(kept)} inputs (unpruned pipeline: {len(plain_ports)}); "
-          f"{len(matter)} have a path of nonzero weights; est. LUTs {pruned['luts']} vs {plain['luts']} unpruned")
     assert kept <= matter
     assert len(kept) < len(plain_ports)
     assert pruned["luts"] < plain["luts"]

@@ -13,10 +13,15 @@ func.func @m() {
 
 
 def run_testbench(folder, tb, top: str) -> str:
-    """Compile `tb` with `<top>.v` in iverilog and run it; its stdout (PASS / FAIL lines)."""
+    """Compile `tb` with `<top>.v` (and Yosys's primitive models if it needs them) in iverilog
+    and run it; its stdout (PASS / FAIL lines)."""
     import subprocess
+    from pathlib import Path
 
-    subprocess.run(["iverilog", "-g2012", "-o", "tb.vvp", tb.name, f"{top}.v"], cwd=folder, check=True)
+    from hgq_mlir.backend.simulate import model_sources
+
+    sources = [tb.name, f"{top}.v", *model_sources(Path(folder) / f"{top}.v")]
+    subprocess.run(["iverilog", "-g2012", "-o", "tb.vvp", *sources], cwd=folder, check=True)
     return subprocess.run(["vvp", "-n", "tb.vvp"], cwd=folder, capture_output=True, text=True).stdout
 
 

@@ -29,9 +29,14 @@ class HgqReportBaseline(ModulePass):
 
     dense: str = "cse"
     depth_slack: int = 1
+    max_width: int = 64
+    input_format: tuple[int, ...] = ()
+    multiplier: str = "auto"
+    ternary: str = "primitive"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from hgq_mlir.backend.report import resource_report
+        from hgq_mlir.passes.fuse_ternary import FxFuseTernary
         from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
         from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 
@@ -39,7 +44,13 @@ class HgqReportBaseline(ModulePass):
         if not models:
             return
         copy = op.clone()
-        for step in (LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack), CommonSubexpressionElimination(), DeadCodeElimination(), LowerFxToHw()):
+        ternary = self.ternary != "off"  # lowered as the design is, so the two compare like with like
+        steps = [LowerHgqToFx(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width,
+                              input_format=self.input_format, ternary=ternary),
+                 CommonSubexpressionElimination(), DeadCodeElimination(),
+                 *([FxFuseTernary()] if ternary else []),
+                 LowerFxToHw(multiplier=self.multiplier, ternary=self.ternary)]
+        for step in steps:
             step.apply(ctx, copy)
         tops = {t.sym_name.data: t for t in copy.ops if isinstance(t, hw.HWModuleOp)}
         for f in models:

@@ -60,7 +60,9 @@ class HgqStandard(ModulePass):
         hgq_steps: list[ModulePass] = []
         if self.prune:
             if self.baseline:
-                hgq_steps.append(HgqReportBaseline(dense=self.dense, depth_slack=self.depth_slack))
+                hgq_steps.append(HgqReportBaseline(dense=self.dense, depth_slack=self.depth_slack, max_width=self.max_width,
+                                                   input_format=self.input_format, multiplier=self.multiplier,
+                                                   ternary=self.ternary))
             hgq_steps += [HgqPrune(), HgqInferPrecision(), CanonicalizePass()]
         return [
             *hgq_steps,

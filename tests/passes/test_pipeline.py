@@ -108,7 +108,7 @@ def test_bad_cutoff_is_one_line(tmp_path):
     src = tmp_path / "m.mlir"
     src.write_text(tiny_mlir)
     proc = subprocess.run(["hgq-opt", str(src), "-p", "hgq-standard{latency-cutoff=0}"], capture_output=True, text=True)
-    assert proc.returncode == 1 and "latency-cutoff=0" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "latency-cutoff=0" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")

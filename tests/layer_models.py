@@ -118,6 +118,25 @@ def rearrange(seed: int = 0):
     return _train(model, (5, 4, 2), seed)
 
 
+def rearrange3d(seed: int = 0):
+    """ZeroPadding3D, Cropping3D, UpSampling3D between a QConv3D and a dense head."""
+    import keras
+    from hgq.layers import QConv3D, QDense
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes("SAT", "RND_CONV")
+    with w, r:
+        inp = keras.Input((3, 3, 2, 2), name="inp")
+        h = QConv3D(2, 2, activation="relu", name="conv3d")(inp)  # (2, 2, 1, 2)
+        h = keras.layers.ZeroPadding3D(((1, 0), (0, 1), (1, 1)), name="pad3d")(h)  # (3, 3, 3, 2)
+        h = keras.layers.Cropping3D(((0, 1), (1, 0), (0, 1)), name="crop3d")(h)  # (2, 2, 2, 2)
+        h = keras.layers.UpSampling3D((2, 1, 1), name="up3d")(h)  # (4, 2, 2, 2)
+        h = keras.layers.Flatten(name="flat")(h)
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="rearrange3d")
+    return _train(model, (3, 3, 2, 2), seed)
+
+
 def tables(seed: int = 0):
     """QAffinedUnaryFunctionLUT, Keras LeakyReLU / ELU / a clipped ReLU on quantized values,
     QEinsumDenseBatchnorm and a standalone Quantizer layer."""
@@ -385,6 +404,6 @@ def snn(seed: int = 0):
     return _train(model, (5, 3), seed)
 
 
-BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, tables, dense_table, shared_input,
+BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, rearrange3d, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
                                     avgpool, attention_variants, snn)}

@@ -476,7 +476,7 @@ def test_ops_the_printer_refuses(body, message, tmp_path, capsys):
 # -- constant outputs ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("i, f, passes", [(0, 0, "hgq-standard"), (0, 0, "hgq-standard{baseline=false}"),
+@pytest.mark.parametrize("i, f, passes", [(0, 0, "hgq-standard"), (0, 0, "hgq-standard{baseline=true}"),
                                           (-2, 0, "hgq-standard"), (1, -3, "hgq-standard")])
 def test_constant_outputs_compile(i, f, passes, tmp_path, capsys):
     src = tmp_path / "const.mlir"

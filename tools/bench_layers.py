@@ -8,8 +8,9 @@ and our report's estimate against Yosys, on the same small seeded HGQ2 models in
 Models (trained 2 epochs, seed 0; tests/layer_models.py's builders and helpers, loaded by
 path): `dense_table` (QDenseT), `conv_table` (QConvT2D + QConvT1D), `softmax8` (QSoftmax over
 8 logits), `attention8` (2-head QMultiHeadAttention over 8 tokens of 4 features, key_dim 2),
-`multiply` (QMultiply of a ReLU (unsigned) and a signed dense branch), and `jsc`
-(examples/jsc.keras). Per model:
+`multiply` (QMultiply of a ReLU (unsigned) and a signed dense branch), `einsum_table`
+(QEinsumDenseT), `attention_variants` (QLinformerAttention + QMultiHeadAttentionT),
+`recurrent` (QSimpleRNN + QGRU), `snn` (QSimpleSNN + QLIF), and `jsc` (examples/jsc.keras). Per model:
 
 - ours, `hgq-standard{multiplier=lut}` and `{multiplier=dsp}`: the report's LUTs and DSPs,
   the compile time (Keras file -> Verilog on disk, in this process, TensorFlow already
@@ -44,7 +45,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("dense_table", "conv_table", "softmax8", "attention8", "multiply", "jsc")
+MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "multiply",
+          "recurrent", "snn", "jsc")
 KINDS = ("lut", "dsp")
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -33,7 +33,8 @@ from hgq_mlir.passes.report_baseline import HgqReportBaseline
 class HgqStandard(ModulePass):
     """Options: dense (CMVM solver: cse or csd), depth-slack (extra adder levels a dense layer
     may use to share more), max-width (widest exact value allowed, bits), prune (run hgq-prune
-    and hgq-infer-precision), baseline (report the unpruned cost too), latency-cutoff (at most
+    and hgq-infer-precision), baseline (also lower the unpruned model, to report what pruning
+    saved: about as long again as the compile itself; off by default), latency-cutoff (at most
     that many adder levels between registers; < 0: combinational), input-format=k,i,f (the
     format every model input element arrives in), multiplier (lut, dsp or auto: how a product
     of two computed values is built), ternary (primitive, infer or off: ternary adders, a + b + c
@@ -50,7 +51,7 @@ class HgqStandard(ModulePass):
     multiplier: str = "auto"
     ternary: str = "primitive"
     prune: bool = True
-    baseline: bool = True
+    baseline: bool = False
     latency_cutoff: int = -1
 
     def steps(self) -> list[ModulePass]:

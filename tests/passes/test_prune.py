@@ -52,7 +52,7 @@ def _inputs_that_matter(model) -> set[int]:
 
 def test_pruned_model_ports_and_luts(trained_models, compiled):
     model, path = trained_models["pruned"]
-    pruned, pruned_dir = compiled(path)
+    pruned, pruned_dir = compiled(path, "hgq-standard{baseline=true}")
     plain, plain_dir = compiled(path, "hgq-standard{prune=false}")
     ports = json.loads((pruned_dir / "pruned.json").read_text())["inputs"][0]["elements"]
     plain_ports = json.loads((plain_dir / "pruned.json").read_text())["inputs"][0]["elements"]

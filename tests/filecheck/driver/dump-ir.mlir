@@ -1,7 +1,7 @@
-// RUN: rm -rf %t && hgq-opt %s -p hgq-standard --dump-ir-dir %t > /dev/null
+// RUN: rm -rf %t && hgq-opt %s -p 'hgq-standard{baseline=true}' --dump-ir-dir %t > /dev/null
 // RUN: ls %t | filecheck %s --check-prefix=FILES
 // RUN: filecheck %s --check-prefix=FX < %t/05-lower-hgq-to-fx.mlir
-// RUN: hgq-opt %s -p hgq-standard --print-between-passes | filecheck %s --check-prefix=BETWEEN
+// RUN: hgq-opt %s -p 'hgq-standard{baseline=true}' --print-between-passes | filecheck %s --check-prefix=BETWEEN
 
 // FILES:      00-input.mlir
 // FILES-NEXT: 01-hgq-report-baseline.mlir

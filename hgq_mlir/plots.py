@@ -114,10 +114,11 @@ def plot_resources(report: dict, path: Path) -> Path:
     ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     ax.set_ylabel("cells")
     srl = f", {report['srls']} SRL16E" if report.get("srls") else ""
-    saved_total = report.get("luts_unpruned", report["luts"]) - report["luts"]
+    # what pruning saved is known only when the unpruned model was lowered too (baseline=true)
+    saved_line = (f"pruning saved {report['luts_unpruned'] - report['luts']:,} LUTs "
+                  if "luts_unpruned" in report else "")
     ax.set_title(f"{printable(report['top'])}: {report['luts']:,} LUTs, {report['ffs']:,} FFs{srl}, "
-                 f"latency {report['latency']} cycles\npruning saved {saved_total:,} LUTs "
-                 "(bar labels: LUTs + FFs)", fontsize=10)
+                 f"latency {report['latency']} cycles\n{saved_line}(bar labels: LUTs + FFs)", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     ax.set_ylim(0, max(float((luts + ffs + saved).max(initial=0)), 1.0) * 1.18)
     return _save(fig, path)
@@ -200,8 +201,8 @@ def plot_tradeoff(points: list[dict], path: Path) -> Path:
         ax.grid(alpha=0.3)
     ax_l.set_title("area vs latency: LUTs", fontsize=10)
     ax_f.set_title("area vs latency: flip-flops", fontsize=10)
-    if len(models) <= 12:
-        ax_l.legend(fontsize=7)
+    if len(models) <= 12:  # below the plots, where it hides no point
+        fig.legend(*ax_l.get_legend_handles_labels(), loc="outside lower center", ncols=min(len(models), 3), fontsize=7)
     return _save(fig, path)
 
 

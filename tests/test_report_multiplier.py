@@ -3,13 +3,14 @@ models: the LUTs of LUT multipliers within 5 %, and the DSP48E2 blocks of `*` ex
 
 import json
 import shutil
-import subprocess
 
 import pytest
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region
+
+from tests_support import yosys_cells
 
 from hgq_mlir import fixed
 from hgq_mlir.backend.rtl import render_rtl
@@ -56,19 +57,9 @@ def _synth(tmp_path, name: str, combos: list, dot: bool, multiplier: str) -> tup
     module = _model(name, combos, dot)
     LowerFxToHw(multiplier=multiplier).apply(Context(), module)
     files = render_rtl(module)
-    verilog, stat = tmp_path / f"{name}.v", tmp_path / f"{name}.stat"
+    verilog = tmp_path / f"{name}.v"
     verilog.write_text(files[f"{name}.v"])
-    subprocess.run(
-        ["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup -flatten -noiopad -top {name}; "
-         f"tee -q -o {stat} stat"],
-        check=True, capture_output=True, text=True,
-    )
-    cells: dict[str, int] = {}
-    for line in stat.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0][0].isupper():
-            cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
-    return json.loads(files["report.json"]), cells
+    return json.loads(files["report.json"]), yosys_cells(verilog, name)
 
 
 @pytest.mark.parametrize(("name", "combos", "dot"), [("dot", DOT, True), ("products", PRODUCTS, False)])

@@ -46,3 +46,29 @@ def behavioral_adders(pipeline: str = "hgq-standard") -> str:
     if pipeline == "hgq-standard":
         return "hgq-standard{ternary=infer}"
     return pipeline.replace("hgq-standard{", "hgq-standard{ternary=infer ", 1)
+
+
+def yosys_cells(verilog, top: str) -> dict[str, int]:
+    """Cell counts (`LUT6`, `LUT6_2`, `CARRY8`, `FDRE`, `DSP48E2`, ...) of a Verilog file after
+    Yosys `synth_xilinx -family xcup -flatten -noiopad`; the statistics land next to it."""
+    import subprocess
+    from pathlib import Path
+
+    verilog = Path(verilog)
+    stat = verilog.with_suffix(".stat")
+    subprocess.run(
+        ["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup -flatten -noiopad -top {top}; "
+         f"tee -q -o {stat} stat"],
+        check=True, capture_output=True, text=True,
+    )
+    cells: dict[str, int] = {}
+    for line in stat.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0][0].isupper():
+            cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
+    return cells
+
+
+def lut_count(cells: dict[str, int]) -> int:
+    """LUTs in Yosys's cell counts: LUT1..LUT6 and LUT6_2, one each."""
+    return sum(v for k, v in cells.items() if k.startswith("LUT"))

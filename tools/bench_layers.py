@@ -122,26 +122,6 @@ def build(name: str, root: Path) -> Path:
     return path
 
 
-def yosys_cells(verilog: Path, top: str) -> dict[str, int]:
-    """Cell counts after Yosys `synth_xilinx -family xcup -flatten -noiopad`."""
-    stat = verilog.parent / f"{verilog.stem}.stat"
-    subprocess.run(
-        ["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup -flatten -noiopad -top {top}; "
-         f"tee -q -o {stat} stat"],
-        check=True, capture_output=True, text=True,
-    )
-    cells: dict[str, int] = {}
-    for line in stat.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0][0].isupper():
-            cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
-    return cells
-
-
-def luts(cells: dict[str, int]) -> int:
-    return sum(v for k, v in cells.items() if k.startswith("LUT"))
-
-
 def ours(path: Path, out: Path, kind: str) -> dict:
     from hgq_mlir.backend.verify import compile_model
 
@@ -171,6 +151,7 @@ def alkaid(path: Path, out: Path) -> dict:
 
 
 def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None, yosys_max: int) -> None:
+    support = _load("tests_support")
     rows = []
     synthesized: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
@@ -190,9 +171,9 @@ def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None,
                     verilog = out / f"{r['top']}.v"
                     key = hashlib.sha256(verilog.read_bytes()).hexdigest()
                     if key not in synthesized:
-                        synthesized[key] = yosys_cells(verilog, r["top"])
+                        synthesized[key] = support.yosys_cells(verilog, r["top"])
                     cells = synthesized[key]
-                    r["yosys_luts"], r["yosys_dsps"] = luts(cells), cells.get("DSP48E2", 0)
+                    r["yosys_luts"], r["yosys_dsps"] = support.lut_count(cells), cells.get("DSP48E2", 0)
                 row[kind] = r
                 print(f"  ours {kind}: {r}", file=sys.stderr, flush=True)
             if use_alkaid:
@@ -252,6 +233,7 @@ def crossover(max_width: int) -> None:
     from hgq_mlir.backend.rtl import render_rtl
     from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
 
+    support = _load("tests_support")
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-mult-") as tmp:
         for signed in (0, 1):
@@ -263,9 +245,9 @@ def crossover(max_width: int) -> None:
                         files = render_rtl(module)
                         verilog = Path(tmp) / "m.v"
                         verilog.write_text(files["m.v"])
-                        cells = yosys_cells(verilog, "m")
+                        cells = support.yosys_cells(verilog, "m")
                         report = json.loads(files["report.json"])
-                        results[signed, kind, wa, wb] = (luts(cells), cells.get("DSP48E2", 0), report["luts"], report["dsps"])
+                        results[signed, kind, wa, wb] = (support.lut_count(cells), cells.get("DSP48E2", 0), report["luts"], report["dsps"])
                         print(f"{'us'[signed]} {kind} {wa}x{wb}: {results[signed, kind, wa, wb]}", file=sys.stderr, flush=True)
     for signed in (0, 1):
         print(f"\n{'signed' if signed else 'unsigned'} a x b (a >= b): Yosys LUTs of the LUT multiplier (est.) | "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -26,31 +25,25 @@ from hgq_mlir.backend.verify import compile_model
 
 
 def synth(verilog: Path, top: str) -> dict:
-    stat = verilog.with_suffix(".stat")
-    subprocess.run(
-        ["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup -flatten -noiopad -top {top}; "
-         f"tee -q -o {stat} stat"],
-        check=True, capture_output=True, text=True,
-    )
-    cells: dict[str, int] = {}
-    for line in stat.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0][0].isupper():
-            cells[parts[0]] = cells.get(parts[0], 0) + int(parts[1])
-    luts = sum(v for k, v in cells.items() if k.startswith("LUT"))  # LUT1..LUT6 and LUT6_2: one each
+    cells = _tests_module("tests_support").yosys_cells(verilog, top)
     ffs = sum(v for k, v in cells.items() if k.startswith("FD"))
     srls = sum(v for k, v in cells.items() if k.startswith("SRL"))
-    return {"luts": luts, "ffs": ffs, "srls": srls, "carry": sum(v for k, v in cells.items() if k.startswith("CARRY")),
-            "lut6_2": cells.get("LUT6_2", 0)}
+    return {"luts": _tests_module("tests_support").lut_count(cells), "ffs": ffs, "srls": srls,
+            "carry": sum(v for k, v in cells.items() if k.startswith("CARRY")), "lut6_2": cells.get("LUT6_2", 0)}
+
+
+def _tests_module(name: str):
+    """tests/<name>.py (the test helpers and seeded models are not part of the installed package)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_zoo():
-    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
-    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
-    spec = importlib.util.spec_from_file_location("zoo", path)
-    zoo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(zoo)
-    return zoo
+    """tests/zoo.py, the seeded test and example models."""
+    return _tests_module("zoo")
 
 
 def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:

@@ -1,12 +1,13 @@
 """The report's LUT estimate against Yosys on micro-designs whose cost hinges on one rule."""
 
 import shutil
-import subprocess
 
 import pytest
 from xdsl.context import Context
 from xdsl.dialects import builtin, comb, hw, seq
 from xdsl.parser import Parser
+
+from tests_support import lut_count, yosys_cells
 
 from hgq_mlir.backend.report import resource_report
 from hgq_mlir.backend.verilog import emit_verilog, find_top
@@ -64,12 +65,7 @@ def _top(text: str) -> hw.HWModuleOp:
 
 def _yosys_luts(verilog: str, tmp_path) -> int:
     (tmp_path / "t.v").write_text(verilog)
-    subprocess.run(
-        ["yosys", "-q", "-p", "read_verilog t.v; synth_xilinx -family xcup -flatten -noiopad -top t; tee -q -o stat.txt stat"],
-        cwd=tmp_path, check=True, capture_output=True, text=True,
-    )
-    lines = (tmp_path / "stat.txt").read_text().splitlines()
-    return sum(int(line.split()[-1]) for line in lines if line.strip().startswith("LUT"))
+    return lut_count(yosys_cells(tmp_path / "t.v", "t"))
 
 
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")

@@ -7,7 +7,6 @@ realization; the fusion pass; the report's ternary count."""
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +17,8 @@ from xdsl.context import Context
 from xdsl.dialects import builtin, comb, func, hw, seq
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
+
+from tests_support import lut_count, yosys_cells
 
 from hgq_mlir.backend import verilog as verilog_backend
 from hgq_mlir.backend.manifest import Interface
@@ -167,12 +168,8 @@ def test_yosys_keeps_the_primitives(tmp_path):
     and the report counts the same LUTs."""
     formats = [(1, 7, 0), (1, 7, 0), (1, 7, 0)]
     _, top, path, interface = _rtl(_fx_text(formats, [(False, False, True)]), "primitive", tmp_path, "syn")
-    stat = tmp_path / "stat.txt"
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {path}; synth_xilinx -family xcup -flatten -noiopad -top tern; "
-                    f"tee -q -o {stat} stat"], check=True, capture_output=True)
-    cells = {ln.split()[0]: int(ln.split()[1]) for ln in stat.read_text().splitlines()
-             if len(ln.split()) == 2 and ln.split()[1].isdigit()}
-    luts = sum(v for k, v in cells.items() if k.startswith("LUT"))
+    cells = yosys_cells(path, "tern")
+    luts = lut_count(cells)
     assert cells.get("LUT6_2") == 10 and luts == 10 and cells.get("CARRY8") == 2
     report = resource_report(top, interface)
     assert report["luts"] == 10 and report["ternary_adders"] == 1 and report["adders"] == 1

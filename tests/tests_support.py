@@ -37,7 +37,7 @@ def behavioral_adders(pipeline: str = "hgq-standard") -> str:
     unless it names a realization itself.
 
     Event-driven simulation of the LUT6_2/CARRY8 netlist (`ternary=primitive`) costs about a
-    second per vector per thousand adders in iverilog (every carry bit settles separately), and
+    second per vector on the 1 096-adder example in iverilog (every carry bit settles apart), and
     Verilator cannot order the CARRY8 models' chains. Model-level RTL tests therefore simulate
     the `infer` realization; the primitive one is checked exhaustively per adder (every sign
     combination, tests/backend/test_ternary.py) and end to end on the small models."""

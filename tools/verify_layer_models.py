@@ -7,7 +7,7 @@ For each model (trained as the tests train it, seed 2): combinational and pipeli
 Prints, per build, the simulated vectors, mismatching output values, estimated LUTs, FFs, DSPs,
 latency and compile seconds. Three-input adders are built as `a + b - c` (`--ternary infer`,
 the default: the report's figures are those of the primitive build, and iverilog needs about
-a second per vector per thousand LUT6_2/CARRY8 adders); `--ternary primitive` simulates the
+a second per vector for the example's 1 096 LUT6_2/CARRY8 adders); `--ternary primitive` simulates the
 primitives themselves.
 """
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digit_count, csd_digits
 from hgq_mlir.cmvm.graph import AdderGraph, Term, extend_ranges
-from hgq_mlir.cmvm.sum_tree import sum_narrow, ternary_depth
+from hgq_mlir.cmvm.sum_tree import plan_trees, sum_narrow, ternary_depth
 
 DEFAULT_DEPTH_SLACK = 1
 
@@ -41,10 +41,14 @@ def _final_depth(load: Sequence[int]) -> int:
     return max((_ceil_log2(v) for v in load if v), default=0)
 
 
-def _ternary_target(cols, ranges, bounds) -> int:
-    """The depth the graph's final sums reach with ternary adders at their shallowest: every
-    column may use the levels up to there to save LUTs (they cost no latency)."""
-    return max((ternary_depth(col, ranges, b) for col, b in zip(cols, bounds, strict=True) if col), default=0)
+def _ternary_target(cols, ranges, bounds) -> tuple[int, list]:
+    """The depth the graph's final sums reach with ternary adders at their shallowest (every
+    column may use the levels up to there to save LUTs: they cost no latency), and each
+    column's planned trees, which its final sum then chooses from (planned once)."""
+    trees = [plan_trees(col, ranges, b) for col, b in zip(cols, bounds, strict=True)]
+    target = max((ternary_depth(col, ranges, b, t) for col, b, t in zip(cols, bounds, trees, strict=True) if col),
+                 default=0)
+    return target, trees
 
 
 PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are solved in blocks
@@ -134,9 +138,9 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
     ranges = extend_ranges(graph, list(input_ranges))
     reach = _final_depth([sum(1 << d for d, _ in p) for p in partial])
     bounds = [min(limit[c], reach) for c in range(n_out)]
-    target = _ternary_target(partial, ranges, bounds) if ternary else None
+    target, trees = _ternary_target(partial, ranges, bounds) if ternary else (None, [None] * n_out)
     for c in range(n_out):
-        graph.outputs.append(sum_narrow(graph, partial[c], ranges, bounds[c], widths, ternary, target))
+        graph.outputs.append(sum_narrow(graph, partial[c], ranges, bounds[c], widths, ternary, target, trees[c] or None))
     graph.widths = widths
     return graph
 
@@ -268,8 +272,8 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
     reach = _final_depth(load)
     cols = [[(depth[s], Term(s, t, g < 0)) for s, t, g in terms[c].values()] for c in range(n_out)]
     bounds = [min(bound[c], reach) for c in range(n_out)]
-    target = _ternary_target(cols, ranges, bounds) if ternary else None
+    target, trees = _ternary_target(cols, ranges, bounds) if ternary else (None, [None] * n_out)
     for c in range(n_out):
-        graph.outputs.append(sum_narrow(graph, cols[c], ranges, bounds[c], bits, ternary, target))
+        graph.outputs.append(sum_narrow(graph, cols[c], ranges, bounds[c], bits, ternary, target, trees[c] or None))
     graph.widths = bits
     return graph

@@ -48,16 +48,18 @@ def _value_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
 
 
 def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int,
-               widths: list[int] | None = None, ternary: bool = False, target: int | None = None) -> Term | None:
+               widths: list[int] | None = None, ternary: bool = False, target: int | None = None,
+               trees: list[_Sum] | None = None) -> Term | None:
     """Add the signed terms `(depth, Term)` into one, no deeper than `bound` (or, where the
     terms' depths do not allow that, as shallow as they allow).  `ranges[node]` = (lo, hi)
     of every node so far, `widths[node]` its width; both get the new nodes appended.
     `ternary`: fold the tree into ternary adders where that saves LUTs, the result no
     deeper than `target` where the tree allows (else as shallow as it allows; None: any
-    depth the tree has, the most LUTs saved)."""
+    depth the tree has, the most LUTs saved). `trees`: these terms' planned trees
+    (`plan_trees`), when the caller has them already."""
     if len(terms) <= 1:
         return terms[0][1] if terms else None
-    candidates = _trees(terms, ranges, bound)
+    candidates = trees if trees is not None else _trees(terms, ranges, bound)
     if not ternary:
         root = min(candidates, key=lambda t: t.total())  # the greedy is not better on every column
         return root.build(graph, ranges, widths)
@@ -71,11 +73,19 @@ def sum_narrow(graph: AdderGraph, terms: list[tuple[int, Term]], ranges: list[tu
     return best[1].build(graph, ranges, widths)
 
 
-def ternary_depth(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int) -> int:
-    """The least depth `sum_narrow(..., ternary=True)` can give these terms."""
+def plan_trees(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int) -> list[_Sum]:
+    """The candidate trees `sum_narrow` chooses from (none for fewer than two terms)."""
+    return _trees(terms, ranges, bound) if len(terms) > 1 else []
+
+
+def ternary_depth(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int,
+                  trees: list[_Sum] | None = None) -> int:
+    """The least depth `sum_narrow(..., ternary=True)` can give these terms (`trees`: their
+    `plan_trees`, when the caller has them; `_fuse` rewrites every mark, so the trees stay
+    usable for `sum_narrow`)."""
     if len(terms) <= 1:
         return terms[0][0] if terms else 0
-    return min(_fuse(tree, 0)[1] for tree in _trees(terms, ranges, bound))
+    return min(_fuse(tree, 0)[1] for tree in (trees if trees is not None else _trees(terms, ranges, bound)))
 
 
 def _trees(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: int) -> list[_Sum]:

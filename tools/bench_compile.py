@@ -16,7 +16,6 @@ VerilogModel.write; ours: import, each pass of hgq-standard, write_rtl.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -26,6 +25,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("jsc", "conv2d", "muon", "large")
@@ -99,17 +100,11 @@ def worker(tool: str, path: str, out: str) -> None:
     print(json.dumps({"stages": st.rows, "peak_mb": peak, **result}))
 
 
-def load_zoo():
-    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
-    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
-    spec = importlib.util.spec_from_file_location("zoo", path)
-    zoo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(zoo)
-    return zoo
+
 
 
 def build(name: str, root: Path) -> Path:
-    zoo = load_zoo()
+    zoo = tests_modules.load("zoo")
     path = root / f"{name}.keras"
     if name == "jsc" and (ROOT / "examples" / "jsc.keras").exists():
         return ROOT / "examples" / "jsc.keras"

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import re
 import os
@@ -43,6 +42,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "multiply",
@@ -54,12 +55,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
-def _load(name: str):
-    """tests/<name>.py by path (the test models are not part of the installed package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
 
 
 def softmax8(lm, seed: int = 0):
@@ -114,7 +110,7 @@ def multiply(lm, seed: int = 0):
 def build(name: str, root: Path) -> Path:
     if name == "jsc":
         return ROOT / "examples" / "jsc.keras"
-    lm = _load("layer_models")
+    lm = tests_modules.load("layer_models")
     local = {"softmax8": softmax8, "attention8": attention8, "multiply": multiply}
     model = local[name](lm) if name in local else lm.BUILDERS[name](seed=0)
     path = root / f"{name}.keras"
@@ -151,7 +147,7 @@ def alkaid(path: Path, out: Path) -> dict:
 
 
 def bench(names: list[str], use_alkaid: bool, use_yosys: bool, keep: str | None, yosys_max: int) -> None:
-    support = _load("tests_support")
+    support = tests_modules.load("tests_support")
     rows = []
     synthesized: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
@@ -233,7 +229,7 @@ def crossover(max_width: int) -> None:
     from hgq_mlir.backend.rtl import render_rtl
     from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
 
-    support = _load("tests_support")
+    support = tests_modules.load("tests_support")
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-mult-") as tmp:
         for signed in (0, 1):

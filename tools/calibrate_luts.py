@@ -16,40 +16,28 @@ LUTs (a LUT6_2 counts as one), the error, FFs, SRLs, ternary adders, and synthes
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import tempfile
 import time
 from pathlib import Path
+
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 from hgq_mlir.backend.verify import compile_model
 
 
 def synth(verilog: Path, top: str) -> dict:
-    cells = _tests_module("tests_support").yosys_cells(verilog, top)
+    support = tests_modules.load("tests_support")
+    cells = support.yosys_cells(verilog, top)
     ffs = sum(v for k, v in cells.items() if k.startswith("FD"))
     srls = sum(v for k, v in cells.items() if k.startswith("SRL"))
-    return {"luts": _tests_module("tests_support").lut_count(cells), "ffs": ffs, "srls": srls,
+    return {"luts": support.lut_count(cells), "ffs": ffs, "srls": srls,
             "carry": sum(v for k, v in cells.items() if k.startswith("CARRY")), "lut6_2": cells.get("LUT6_2", 0)}
-
-
-def _tests_module(name: str):
-    """tests/<name>.py (the test helpers and seeded models are not part of the installed package)."""
-    path = Path(__file__).resolve().parent.parent / "tests" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_zoo():
-    """tests/zoo.py, the seeded test and example models."""
-    return _tests_module("zoo")
 
 
 def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:
     """(set, name, .keras path) of the standard designs."""
     root = Path(__file__).resolve().parent.parent
-    zoo = load_zoo()
+    zoo = tests_modules.load("zoo")
     out = []
     if which in ("fitted", "all"):
         out.append(("fitted", "jsc.keras", root / "examples" / "jsc.keras"))

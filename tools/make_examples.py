@@ -5,17 +5,12 @@
 """
 
 import argparse
-import importlib.util
 from pathlib import Path
 
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
-def load_zoo():
-    """tests/zoo.py, the seeded test and example models (not part of the installed package)."""
-    path = Path(__file__).resolve().parent.parent / "tests" / "zoo.py"
-    spec = importlib.util.spec_from_file_location("zoo", path)
-    zoo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(zoo)
-    return zoo
+
+
 
 
 def main() -> None:
@@ -24,7 +19,7 @@ def main() -> None:
     ap.add_argument("--out", default=Path(__file__).resolve().parent.parent / "examples", type=Path)
     args = ap.parse_args()
     args.out.mkdir(exist_ok=True)
-    zoo = load_zoo()
+    zoo = tests_modules.load("zoo")
     for kind in zoo.KINDS if args.all else ("jsc",):
         path = args.out / f"{kind}.keras"
         zoo.build_model(kind, seed=0).save(path)

@@ -14,25 +14,18 @@ primitives themselves.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = {"attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax"}
-
-
-def _layer_models():
-    spec = importlib.util.spec_from_file_location("layer_models", ROOT / "tests" / "layer_models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from hgq_mlir.backend.verify import compile_model, verify
 
-    builders = _layer_models().BUILDERS
+    builders = tests_modules.load("layer_models").BUILDERS
     names = [n for n in sorted(builders) if not args.only or n in args.only.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

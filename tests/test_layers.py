@@ -9,15 +9,12 @@ import shutil
 import numpy as np
 import pytest
 from layer_models import BUILDERS
-from xdsl.context import Context
-from tests_support import behavioral_adders
+from tests_support import behavioral_adders, fx_outputs
 from xdsl.dialects import func
 
-from hgq_mlir.backend.verify import compare, compile_model, keras_predict, reference_vectors, verify
+from hgq_mlir.backend.verify import compare, compile_model, keras_predict, verify
 from hgq_mlir.frontend.keras import FrontendError, import_model
-from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq
-from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
@@ -67,13 +64,8 @@ def test_fx_interpreter_matches_keras(layer_model, tmp_path):
     model, path = layer_model
     compile_model(str(path), tmp_path)
     interface = json.loads((tmp_path / f"{model.name}.json").read_text())
-    module = import_model(model)
-    LowerHgqToFx().apply(Context(), module)
-    fx_func = next(op for op in module.ops if isinstance(op, func.FuncOp))
-    mantissas, expected = reference_vectors(model, interface, 1000, 11)
-    out = run_fx(fx_func, mantissas)
+    got, expected = fx_outputs(model, interface)
     for port, y in expected.items():
-        got = {port: {i: v.mantissa for i, v in out.get(port, {}).items()}}
         assert compare(interface, y, got, port) == 0
         flipped = {port: {i: (v ^ 1 if i == 0 else v) for i, v in got[port].items()}}
         if 0 in got[port]:

@@ -72,3 +72,22 @@ def yosys_cells(verilog, top: str) -> dict[str, int]:
 def lut_count(cells: dict[str, int]) -> int:
     """LUTs in Yosys's cell counts: LUT1..LUT6 and LUT6_2, one each."""
     return sum(v for k, v in cells.items() if k.startswith("LUT"))
+
+
+def fx_outputs(model, interface: dict, n: int = 1000, seed: int = 11) -> tuple[dict, dict]:
+    """The fx interpreter run on `n` reference vectors in the RTL's input words: (port ->
+    {element: mantissas}, port -> Keras's outputs), for `compare`."""
+    from xdsl.context import Context
+    from xdsl.dialects import func
+
+    from hgq_mlir.backend.verify import reference_vectors
+    from hgq_mlir.frontend.keras import import_model
+    from hgq_mlir.interp.fx import run_fx
+    from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
+
+    module = import_model(model)
+    LowerHgqToFx().apply(Context(), module)
+    fx_func = next(op for op in module.ops if isinstance(op, func.FuncOp))
+    mantissas, expected = reference_vectors(model, interface, n, seed)
+    out = run_fx(fx_func, mantissas)
+    return {port: {i: v.mantissa for i, v in out.get(port, {}).items()} for port in expected}, expected

@@ -8,23 +8,18 @@ import shutil
 
 import numpy as np
 import pytest
-from xdsl.context import Context
-from xdsl.dialects import func
 
-from tests_support import behavioral_adders
+from tests_support import behavioral_adders, fx_outputs
 
 from hgq_mlir.backend.verify import (
     compare,
     compile_model,
     keras_predict,
     port_names,
-    reference_vectors,
     verify,
 )
 from hgq_mlir.frontend.keras import import_model
-from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.interp.hgq import run_hgq
-from hgq_mlir.passes.lower_hgq_to_fx import LowerHgqToFx
 
 SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
@@ -50,13 +45,8 @@ def test_interpreters_match_keras(composite, compiled):
     # the fx level, fed the RTL's input words (the manifest says where each element lives)
     _, rtl_dir = compiled(path)
     interface = json.loads((rtl_dir / f"{model.name}.json").read_text())
-    module = import_model(model)
-    LowerHgqToFx().apply(Context(), module)
-    fx_func = next(op for op in module.ops if isinstance(op, func.FuncOp))
-    mantissas, expected = reference_vectors(model, interface, 1000, 11)
-    fx_out = run_fx(fx_func, mantissas)
+    got, expected = fx_outputs(model, interface)
     for port, y in expected.items():
-        got = {port: {i: v.mantissa for i, v in fx_out.get(port, {}).items()}}
         assert compare(interface, y, got, port) == 0
 
 

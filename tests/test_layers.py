@@ -4,7 +4,6 @@ QEinsumDenseBatchnorm): Keras == hgq interpreter == fx interpreter == simulated 
 output bit, combinational and pipelined, with negative controls."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -16,31 +15,17 @@ from hgq_mlir.backend.verify import compare, compile_model, keras_predict, verif
 from hgq_mlir.frontend.keras import FrontendError, import_model
 from hgq_mlir.interp.hgq import run_hgq
 
-SIM = "iverilog" if shutil.which("iverilog") else "auto"
-
-
 PRODUCTS = ("attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax")
-_TRAINED: dict[str, tuple] = {}
 
 
-def _trained(name: str, tmp_path_factory) -> tuple:
-    """Each test model trained and saved once per session."""
-    if name not in _TRAINED:
-        model = BUILDERS[name](seed=2)
-        path = tmp_path_factory.mktemp("layers") / f"{model.name}.keras"
-        model.save(path)
-        _TRAINED[name] = (model, path)
-    return _TRAINED[name]
+@pytest.fixture(params=sorted(BUILDERS))
+def layer_model(request, trained):
+    return trained(BUILDERS[request.param], seed=2)
 
 
-@pytest.fixture(scope="module", params=sorted(BUILDERS))
-def layer_model(request, tmp_path_factory):
-    return _trained(request.param, tmp_path_factory)
-
-
-@pytest.fixture(scope="module", params=PRODUCTS)
-def product_model(request, tmp_path_factory):
-    return _trained(request.param, tmp_path_factory)
+@pytest.fixture(params=PRODUCTS)
+def product_model(request, trained):
+    return trained(BUILDERS[request.param], seed=2)
 
 
 def _inputs(model, n: int, seed: int) -> np.ndarray:
@@ -60,10 +45,10 @@ def test_hgq_interpreter_matches_keras(layer_model):
     assert int(np.sum(got != wrong)) == 1
 
 
-def test_fx_interpreter_matches_keras(layer_model, tmp_path):
+def test_fx_interpreter_matches_keras(layer_model, compiled):
     model, path = layer_model
-    compile_model(str(path), tmp_path)
-    interface = json.loads((tmp_path / f"{model.name}.json").read_text())
+    _, rtl_dir = compiled(path)
+    interface = json.loads((rtl_dir / f"{model.name}.json").read_text())
     got, expected = fx_outputs(model, interface)
     for port, y in expected.items():
         assert compare(interface, y, got, port) == 0
@@ -73,20 +58,20 @@ def test_fx_interpreter_matches_keras(layer_model, tmp_path):
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
-def test_rtl_matches_keras(layer_model, tmp_path, pipeline):
+def test_rtl_matches_keras(layer_model, compiled, pipeline):
     model, path = layer_model
-    compile_model(str(path), tmp_path, behavioral_adders(pipeline))
-    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    _, rtl_dir = compiled(path, pipeline)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard{multiplier=lut}", "hgq-standard{multiplier=dsp latency-cutoff=2}"])
-def test_products_with_each_multiplier(product_model, tmp_path, pipeline):
+def test_products_with_each_multiplier(product_model, compiled, pipeline):
     model, path = product_model
-    report = compile_model(str(path), tmp_path, behavioral_adders(pipeline))
+    report, rtl_dir = compiled(path, pipeline)
     assert (report["dsps"] > 0) == ("dsp" in pipeline)
-    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0
 
@@ -113,12 +98,9 @@ def test_bilinear_upsampling_is_refused():
         import_model(keras.Model(inp, out, name="up"))
 
 
-@pytest.fixture(scope="module")
-def shared_model(tmp_path_factory):
-    model = BUILDERS["shared_input"](seed=2)
-    path = tmp_path_factory.mktemp("shared") / "shared.keras"
-    model.save(path)
-    return model, path
+@pytest.fixture
+def shared_model(trained):
+    return trained(BUILDERS["shared_input"], seed=2)
 
 
 def test_shared_input_port_holds_every_reader(shared_model, tmp_path):
@@ -153,7 +135,7 @@ def test_input_format_override(shared_model, tmp_path):
     compile_model(str(path), tmp_path, behavioral_adders("hgq-standard{input-format=1,4,6}"))
     interface = json.loads((tmp_path / f"{model.name}.json").read_text())
     assert {(e["width"], e["frac"], e["signed"]) for e in interface["inputs"][0]["elements"]} == {(11, 6, True)}
-    mismatches, total, _ = verify(str(path), tmp_path, 500, SIM)
+    mismatches, total, _ = verify(str(path), tmp_path, 500)
     assert total > 0 and mismatches == 0
 
 

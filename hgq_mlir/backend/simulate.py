@@ -27,16 +27,28 @@ def pack(interface_ports: list[dict], mantissas: dict[str, np.ndarray]) -> list[
     return words
 
 
-def unpack(port: dict, words: list[int]) -> dict[int, np.ndarray]:
-    """Element index -> mantissas (object ints) from packed port words."""
+def unpack(port: dict, words: list[int], unknown: list[int] | None = None) -> dict[int, np.ndarray]:
+    """Element index -> mantissas (object ints) from packed port words; `unknown[r]` marks
+    the bits of word r the simulator printed as x or z: an element with one is None."""
     out = {}
     for e in port["elements"]:
         w, off = e["width"], e["offset"]
-        vals = [(x >> off) & ((1 << w) - 1) for x in words]
+        mask = (1 << w) - 1
+        vals = [(x >> off) & mask for x in words]
         if e["signed"]:
             vals = [v - (1 << w) if v >> (w - 1) else v for v in vals]
+        if unknown is not None:
+            vals = [None if (u >> off) & mask else v for v, u in zip(vals, unknown, strict=True)]
         out[e["index"]] = np.array(vals, dtype=object)
     return out
+
+
+def parse_word(text: str) -> tuple[int, int]:
+    """(value, unknown bits) of a word printed with %h: an x or z digit makes its four bits
+    unknown (%h shows one unknown bit as the digit X)."""
+    value = int("".join("0" if c in "xXzZ" else c for c in text), 16)
+    unknown = int("".join("f" if c in "xXzZ" else "0" for c in text), 16)
+    return value, unknown
 
 
 def _stored_inputs(interface: dict, n: int, files: str) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -162,7 +174,15 @@ def model_sources(verilog: Path) -> list[str]:
     return [str(xilinx_cells_sim())] if uses_primitives(Path(verilog).read_text()) else []
 
 
-def pick_simulator(requested: str, n_adders: int, primitives: bool = False) -> str:
+# Above these adder counts Verilator's build pays for itself (1 000 vectors, measured on the
+# test models): a combinational design's glitches make iverilog slow from about a thousand
+# adders on (3 423 adders: iverilog 135 s, Verilator 14 s), while registers every few levels
+# keep it fast (the same design at latency-cutoff=2: iverilog 13 s, Verilator 18 s).
+VERILATOR_ABOVE = 1000
+VERILATOR_ABOVE_PIPELINED = 5000
+
+
+def pick_simulator(requested: str, n_adders: int, primitives: bool = False, pipelined: bool = False) -> str:
     """The simulator for a design of `n_adders` adders. A design with LUT6_2/CARRY8 ternary
     adders (`primitives`) runs in iverilog only: Verilator cannot order the CARRY8 models'
     combinational chains."""
@@ -177,7 +197,7 @@ def pick_simulator(requested: str, n_adders: int, primitives: bool = False) -> s
         if shutil.which("iverilog"):
             return "iverilog"
         raise UserError("the design instantiates LUT6_2/CARRY8 (ternary=primitive): install iverilog to simulate it")
-    if n_adders > 2000 and shutil.which("verilator"):
+    if n_adders > (VERILATOR_ABOVE_PIPELINED if pipelined else VERILATOR_ABOVE) and shutil.which("verilator"):
         return "verilator"
     if shutil.which("iverilog"):
         return "iverilog"
@@ -211,10 +231,10 @@ def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], s
     n_out = len(interface["outputs"])
     got = {}
     for k, port in enumerate(interface["outputs"]):
-        words = [int(rows[r * n_out + k], 16) for r in range(len(rows) // max(n_out, 1))]
-        if len(words) != n:
-            raise RuntimeError(f"simulation produced {len(words)} vectors, expected {n}")
-        got[port["port"]] = unpack(port, words)
+        parsed = [parse_word(rows[r * n_out + k]) for r in range(len(rows) // max(n_out, 1))]
+        if len(parsed) != n:
+            raise RuntimeError(f"simulation produced {len(parsed)} vectors, expected {n}")
+        got[port["port"]] = unpack(port, [v for v, _ in parsed], [u for _, u in parsed])
     return got
 
 

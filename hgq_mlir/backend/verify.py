@@ -158,7 +158,8 @@ def port_names(model) -> tuple[list[str], list[str]]:
 
 
 def compare(interface: dict, expected: np.ndarray, got: dict, port: str | None = None) -> int:
-    """Mismatching (vector, output element) pairs: RTL mantissas vs Keras floats, bit-exact.
+    """Mismatching (vector, output element) pairs: RTL mantissas vs Keras floats, bit-exact
+    (an output bit the simulator left unknown, x or z, mismatches).
 
     `port` checks one output port against `expected` (default: every port, single output)."""
     bad = np.zeros(expected.shape, dtype=bool)
@@ -168,7 +169,7 @@ def compare(interface: dict, expected: np.ndarray, got: dict, port: str | None =
             c = e["index"]
             driven.add(c)
             want = expected[:, c].astype(np.float64) * 2.0 ** e["frac"]
-            have = np.array([float(v) for v in got[p["port"]][c]])
+            have = np.array([np.nan if v is None else float(v) for v in got[p["port"]][c]])  # None: x or z
             bad[:, c] = (want != have) | (want != np.round(want))
     for c in range(expected.shape[1]):
         if c not in driven:
@@ -239,7 +240,8 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     report = _report(rtl_dir)
     model = _load_model(model_path)
     check_model_fits(model, interface, str(rtl_dir))
-    sim = pick_simulator(simulator, report.get("adders", 0), uses_primitives(verilog.read_text()))
+    sim = pick_simulator(simulator, report.get("adders", 0), uses_primitives(verilog.read_text()),
+                         pipelined=bool(interface["latency"]))
     mismatches = total = 0
     for size, batch_seed in _batches(n, seed):
         mantissas, expected = reference_vectors(model, interface, size, batch_seed)

@@ -10,7 +10,7 @@ import pytest
 from xdsl.context import Context
 from xdsl.dialects import func
 
-from hgq_mlir.backend.simulate import simulate
+from hgq_mlir.backend.simulate import pick_simulator, simulate
 from hgq_mlir.backend.verify import (
     compare,
     grid_inputs,
@@ -49,7 +49,7 @@ def test_every_level_agrees(trained_models, compiled, model_kind):
     got = {"out": {i: v.mantissa for i, v in fx_out.get("out", {}).items()}}
     assert compare(interface, keras_out, got) == 0
 
-    sim = "verilator" if report["adders"] > 2000 and shutil.which("verilator") else "iverilog"
+    sim = pick_simulator("auto", report["adders"])
     rtl = simulate(rtl_dir / f"{interface['top']}.v", interface, mantissas, sim)
     assert compare(interface, keras_out, rtl) == 0
 
@@ -150,3 +150,19 @@ def test_verilog_target_is_an_xdsl_target_with_one_handler_per_op(tmp_path):
     assert comb.DivSOp not in registry
     main = HgqOptMain(args=["-t", "verilog{clock-period=4}", "-o", str(tmp_path / "o")])
     assert main.available_targets["verilog"]() is VerilogTarget
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
+def test_unknown_output_bits_mismatch(tmp_path):
+    """An output the simulator leaves x counts as a mismatch (it is never read as a number)."""
+    v = tmp_path / "half.v"
+    v.write_text("module half(input wire [7:0] inp, output wire [7:0] out);\n"
+                 "  assign out = {inp[7:4], 4'bxxxx};\nendmodule\n")
+    elements = [{"index": i, "offset": 4 * i, "width": 4, "signed": False, "frac": 0} for i in range(2)]
+    interface = {"top": "half", "latency": 0, "clock": None,
+                 "inputs": [{"port": "inp", "width": 8, "elements": elements}],
+                 "outputs": [{"port": "out", "width": 8, "elements": elements}]}
+    x = np.stack([np.arange(16) % 4, np.arange(16)], axis=1)
+    got = simulate(v, interface, {"inp": x}, "iverilog")
+    assert all(e is None for e in got["out"][0]) and list(got["out"][1]) == list(x[:, 1])
+    assert compare(interface, x.astype(np.float32), got) == 16

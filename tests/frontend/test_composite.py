@@ -21,7 +21,6 @@ from hgq_mlir.backend.verify import (
 from hgq_mlir.frontend.keras import import_model
 from hgq_mlir.interp.hgq import run_hgq
 
-SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
 @pytest.fixture(scope="module", params=["muon", "multi_io"])
@@ -54,7 +53,7 @@ def test_interpreters_match_keras(composite, compiled):
 def test_rtl_matches_keras(composite, compiled, pipeline):
     model, path = composite
     _, rtl_dir = compiled(path, pipeline)
-    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
     assert total == 1000 * sum(int(np.prod(t.shape[1:])) for t in model.outputs)
     assert mismatches == 0
 
@@ -79,7 +78,7 @@ def test_corrupted_table_is_caught(composite, rtl_copy):
     table = re.search(r"= (\d+)'h([0-9a-f]+);\n  wire \[\d+:0\] _n\d+ = _n\d+\[", text)
     assert table is not None, "no lookup table in the Verilog"
     verilog.write_text(text.replace(table.group(0), table.group(0).replace(table.group(2), "0"), 1))
-    mismatches, _, _ = verify(str(path), rtl_dir, 1000, SIM)
+    mismatches, _, _ = verify(str(path), rtl_dir, 1000)
     assert mismatches > 0
 
 
@@ -133,5 +132,5 @@ def test_ellipsis_einsum_and_activation_table(ellipsis_model, tmp_path):
     expected = keras_predict(model, xs)
     assert int(np.sum(run_hgq(import_model(model), xs)["out"].to_float() != expected[0])) == 0
     compile_model(str(path), tmp_path, behavioral_adders())
-    mismatches, total, _ = verify(str(path), tmp_path, 1000, SIM)
+    mismatches, total, _ = verify(str(path), tmp_path, 1000)
     assert total == 3000 and mismatches == 0

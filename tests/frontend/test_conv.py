@@ -1,6 +1,5 @@
 """Convolution and max pooling: Keras == hgq interpreter == simulated RTL, zero mismatches."""
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -12,7 +11,6 @@ from hgq_mlir.backend.verify import compile_model, verify
 from hgq_mlir.frontend.keras import import_model, sliding_windows
 from hgq_mlir.interp.hgq import run_hgq
 
-SIM = "iverilog" if shutil.which("iverilog") else "auto"
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["conv1d", "conv2d"])
@@ -33,7 +31,7 @@ def test_interpreter_matches_keras(conv_model):
 def test_rtl_matches_keras(conv_model, compiled, pipeline):
     _, path = conv_model
     _, rtl_dir = compiled(path, pipeline)
-    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
     assert total == 3000 and mismatches == 0
 
 
@@ -91,7 +89,7 @@ def test_batchnorm_and_pooling_bit_exact(pool_norm_model, compiled):
     got = run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float()
     assert int(np.sum(got != expected)) == 0
     _, rtl_dir = compiled(path)
-    mismatches, total, _ = verify(str(path), rtl_dir, 1000, SIM)
+    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
     assert total == 2000 and mismatches == 0
 
 
@@ -125,7 +123,7 @@ def test_batchnorm_dense_and_keras_glue_layers(tmp_path):
     path = tmp_path / "bnd.keras"
     model.save(path)
     compile_model(str(path), tmp_path / "rtl", behavioral_adders())
-    mismatches, total, _ = verify(str(path), tmp_path / "rtl", 1000, SIM)
+    mismatches, total, _ = verify(str(path), tmp_path / "rtl", 1000)
     assert total == 5000 and mismatches == 0
 
 
@@ -137,5 +135,5 @@ def test_residual_merges_bit_exact(trained, compiled):
     assert int(np.sum(run_hgq(import_model(model), [x.reshape(len(x), -1)])["out"].to_float() != expected)) == 0
     for pipeline in ("hgq-standard", "hgq-standard{latency-cutoff=2}"):
         _, rtl_dir = compiled(path, pipeline)
-        mismatches, total, _ = verify(str(path), rtl_dir, 600, SIM)
+        mismatches, total, _ = verify(str(path), rtl_dir, 600)
         assert total == 600 and mismatches == 0

@@ -193,6 +193,13 @@ class Fixed:
         return shl(self.mantissa, frac - self.frac)
 
 
+def const_value(mantissa: np.ndarray, exponent: np.ndarray) -> Fixed:
+    """Values `mantissa * 2^exponent` (one exponent per element) as one `Fixed` array."""
+    nz = mantissa != 0
+    frac = int(-exponent[nz].min()) if nz.any() else 0
+    return Fixed(shl(mantissa, np.where(nz, exponent + frac, 0)), frac)
+
+
 def quantize(x: Fixed | np.ndarray, k, i, f, round_mode: str, overflow: str) -> Fixed:
     """HGQ2's quantizer on a batch (last axis = elements), exactly.
 

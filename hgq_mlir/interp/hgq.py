@@ -17,7 +17,7 @@ from xdsl.interpreters.func import FuncFunctions
 
 from hgq_mlir.dialects import hgq
 from hgq_mlir.dialects.arrays import attr_array
-from hgq_mlir.fixed import Fixed, abs_bits, quantize, shl
+from hgq_mlir.fixed import Fixed, abs_bits, const_value, quantize, shl
 
 
 def find_model(module: ModuleOp) -> func.FuncOp:
@@ -127,12 +127,6 @@ class HgqFunctions(InterpreterFunctions):
 def _elementwise(fn, a: Fixed, b: Fixed) -> Fixed:
     f = max(a.frac, b.frac)
     return Fixed(fn(a.at_frac(f), b.at_frac(f)), f)
-
-
-def const_value(mantissa: np.ndarray, exponent: np.ndarray) -> Fixed:
-    nz = mantissa != 0
-    frac = int(-exponent[nz].min()) if nz.any() else 0
-    return Fixed(shl(mantissa, np.where(nz, exponent + frac, 0)), frac)
 
 
 def dense(x: Fixed, w: Fixed, b: Fixed | None = None) -> Fixed:

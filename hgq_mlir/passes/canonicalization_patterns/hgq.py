@@ -10,8 +10,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from hgq_mlir.dialects import hgq
-from hgq_mlir.fixed import quantize
-from hgq_mlir.interp.hgq import const_value
+from hgq_mlir.fixed import const_value, quantize
 
 
 class ReluOfNonNegative(RewritePattern):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import tempfile
@@ -220,10 +221,7 @@ def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], s
             _run(["iverilog", "-g2012", "-s", "tb", "-o", "sim.vvp", *src], work)
             _run(["vvp", "-n", "sim.vvp"], work)
         elif simulator == "verilator":
-            # Large flat netlists: split the C++ and skip C++ optimization, or g++ takes minutes
-            _run(["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "tb",
-                  "-Mdir", "obj", "-O1", "--output-split", "4000", "--output-split-cfuncs", "4000", "-j", "2",
-                  "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0", *src], work)
+            _verilate(src, work)
             _run(["./obj/Vtb"], work)
         else:
             raise UserError(f"unknown simulator {simulator}")
@@ -236,6 +234,28 @@ def simulate(verilog: Path, interface: dict, mantissas: dict[str, np.ndarray], s
             raise RuntimeError(f"simulation produced {len(parsed)} vectors, expected {n}")
         got[port["port"]] = unpack(port, [v for v, _ in parsed], [u for _, u in parsed])
     return got
+
+
+_RUNTIME: list[Path] = []  # this process's built Verilator runtime objects (verilated*.o)
+
+
+def _verilate(src: list[str], work: Path) -> None:
+    """Build `work/obj/Vtb`. Large flat netlists: the C++ is split and built without
+    optimization, or g++ takes minutes. Verilator's runtime library (a third of a small
+    design's build) is compiled once per process and reused: its objects depend only on
+    the flags, which are fixed here."""
+    _run(["verilator", "--cc", "--exe", "--main", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style",
+          "--top-module", "tb", "-Mdir", "obj", "-O1", "--output-split", "4000", "--output-split-cfuncs", "4000",
+          *src], work)
+    obj = work / "obj"
+    for o in _RUNTIME:  # copied after Vtb.mk is written: newer than it, so make keeps them
+        shutil.copyfile(o, obj / o.name)
+    _run(["make", "-s", "-C", "obj", "-f", "Vtb.mk", "-j", "2", "OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"], work)
+    if not _RUNTIME:
+        keep = Path(tempfile.mkdtemp(prefix="hgq-verilated-"))
+        atexit.register(shutil.rmtree, keep, True)
+        for o in sorted(obj.glob("verilated*.o")):
+            _RUNTIME.append(Path(shutil.copy2(o, keep / o.name)))
 
 
 def _run(cmd: list[str], cwd: Path) -> None:

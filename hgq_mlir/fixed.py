@@ -89,6 +89,8 @@ def bit_length(x):
 
 def range_width(lo, hi):
     """Bits of the narrowest two's complement (lo < 0) or unsigned word holding [lo, hi] (>= 1)."""
+    if type(lo) is int and type(hi) is int:  # the CMVM's hot path
+        return max((-lo - 1).bit_length(), hi.bit_length()) + 1 if lo < 0 else max(hi.bit_length(), 1)
     if _scalar(lo, hi):
         if lo < 0:
             return max((-int(lo) - 1).bit_length(), int(hi).bit_length()) + 1

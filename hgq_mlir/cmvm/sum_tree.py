@@ -268,7 +268,8 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
     load = int((1 << depth).sum())
     limit = max(1 << bound, 1 << (load - 1).bit_length())  # (a bound the terms cannot meet: the shallowest)
 
-    def scores(k: int, others: np.ndarray) -> np.ndarray:
+    def scores(k, others: np.ndarray) -> np.ndarray:
+        """Merge scores of terms k with `others` (k an index, or a column of them: a matrix)."""
         base = np.minimum(lsb[k], lsb[others])
         scale = np.exp2(base)
         merged = range_width((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
@@ -278,7 +279,7 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
         return grown + DEPTH_TIE * np.maximum(depth[k], depth[others])  # ties: the shallower merge
 
     every = np.arange(n)
-    score = np.stack([scores(k, every) for k in range(n)])
+    score = scores(every[:, None], every)
     np.fill_diagonal(score, np.inf)
     best = score.argmin(axis=1)
     best_score = score[every, best]

@@ -60,6 +60,21 @@ def _width_of(t) -> int:
     return t.width.data if isinstance(t, IntegerType) else 1
 
 
+def _extended(v: SSAValue) -> tuple[SSAValue, bool] | None:
+    """(x, signed) when `v` is x sign-extended ({n{x[top]}, x}) or zero-extended ({0, x})."""
+    op = v.owner
+    if not isinstance(op, comb.ConcatOp) or len(op.inputs) != 2:
+        return None
+    top, x = op.inputs
+    if isinstance(top.owner, hw.ConstantOp) and top.owner.value.value.data == 0:
+        return x, False
+    msb = top.owner.input if isinstance(top.owner, comb.ReplicateOp) else top
+    e = msb.owner
+    if isinstance(e, comb.ExtractOp) and e.input == x and e.low_bit.value.data == _width(x) - 1 and _width(msb) == 1:
+        return x, True
+    return None
+
+
 def _width(v: SSAValue) -> int:
     return _width_of(v.type)
 
@@ -285,8 +300,20 @@ class VerilogPrinter(BasePrinter):
 
     @print_op.register
     def _(self, op: comb.MulOp) -> None:
+        """A product of extended operands is written on the narrow ones, signed (an unsigned
+        one behind a 0 bit): synthesis then sees the real operand widths, the ones the report
+        counts DSP blocks by, not a product as wide as the result."""
         res, w = self.result(op)
-        self.wire(res, w, " * ".join(self.ref(v, op) for v in op.inputs))
+        narrow = [_extended(v) for v in op.inputs]
+        if not any(narrow):
+            self.wire(res, w, " * ".join(self.ref(v, op) for v in op.inputs))
+            return
+        terms = []
+        for v, n in zip(op.inputs, narrow, strict=True):
+            x, signed = n if n is not None else (v, False)
+            ref = self.ref(x, op)
+            terms.append(f"$signed({ref})" if signed else f"$signed({{1'b0, {ref}}})")
+        self.wire(res, w, " * ".join(terms))
 
     @print_op.register
     def _(self, op: comb.ICmpOp) -> None:

@@ -159,6 +159,42 @@ def compiled(run_root):
     return _Compiled(run_root)
 
 
+class _Verified:
+    """`hgq-verify` results by (model file, the RTL's bytes, vectors): options that build the
+    same Verilog (`multiplier=auto` where it picks `dsp`, say) are simulated once per run. The
+    simulation is deterministic in those inputs, so a shared result is the same result."""
+
+    def __init__(self, root: Path):
+        self.root = root / "verified"
+        self.root.mkdir(exist_ok=True)
+
+    def __call__(self, path, rtl_dir, n: int) -> tuple[int, int, str]:
+        import json
+
+        from hgq_mlir.backend.verify import verify
+
+        rtl_dir = Path(rtl_dir)
+        digest = hashlib.sha1(str(Path(path).resolve()).encode())
+        for f in sorted(rtl_dir.iterdir()):
+            if f.suffix in (".v", ".json"):
+                digest.update(f.name.encode() + f.read_bytes())
+        key = f"{digest.hexdigest()}-{n}"
+        result = self.root / f"{key}.json"
+        with _locked(self.root / f"{key}.lock"):
+            if not result.exists():
+                part = self.root / f"{key}.{os.getpid()}.part"
+                part.write_text(json.dumps(verify(str(path), rtl_dir, n)))
+                os.replace(part, result)
+        return tuple(json.loads(result.read_text()))
+
+
+@pytest.fixture(scope="session")
+def verified(run_root):
+    """`verified(model_path, rtl_dir, n)` -> `hgq-verify`'s (mismatches, compared, simulator) for
+    a read-only RTL folder (from `compiled`), simulated once per run for the same RTL bytes."""
+    return _Verified(run_root)
+
+
 @pytest.fixture
 def rtl_copy(compiled, tmp_path):
     """`rtl_copy(model_path, pipeline="hgq-standard")` -> (report, a private copy of the RTL

@@ -58,20 +58,20 @@ def test_fx_interpreter_matches_keras(layer_model, compiled):
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard", "hgq-standard{latency-cutoff=2}"])
-def test_rtl_matches_keras(layer_model, compiled, pipeline):
+def test_rtl_matches_keras(layer_model, compiled, verified, pipeline):
     model, path = layer_model
     _, rtl_dir = compiled(path, pipeline)
-    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
+    mismatches, total, _ = verified(path, rtl_dir, 1000)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0
 
 
 @pytest.mark.parametrize("pipeline", ["hgq-standard{multiplier=lut}", "hgq-standard{multiplier=dsp latency-cutoff=2}"])
-def test_products_with_each_multiplier(product_model, compiled, pipeline):
+def test_products_with_each_multiplier(product_model, compiled, verified, pipeline):
     model, path = product_model
     report, rtl_dir = compiled(path, pipeline)
     assert (report["dsps"] > 0) == ("dsp" in pipeline)
-    mismatches, total, _ = verify(str(path), rtl_dir, 1000)
+    mismatches, total, _ = verified(path, rtl_dir, 1000)
     assert total == 1000 * int(np.prod(model.outputs[0].shape[1:]))
     assert mismatches == 0
 

@@ -246,13 +246,14 @@ def compile(model_or_path, out_dir: str | os.PathLike, *, latency_cutoff: int | 
 
     from hgq_mlir import progress as bar
     from hgq_mlir.backend.rtl import write_rtl
+    from hgq_mlir.collector import few_collections
     from hgq_mlir.frontend.keras import import_model
 
     if passes is not None and (options or latency_cutoff is not None):
         raise UserError("give either passes= or hgq-standard options, not both")
     spec = passes if passes is not None else standard_spec(latency_cutoff, **options)
     start = time.perf_counter()
-    with bar.display(enabled=progress, label="hgq-mlir"), user_errors():
+    with bar.display(enabled=progress, label="hgq-mlir"), user_errors(), few_collections():
         bar.stage("load model")
         model = _load(model_or_path)
         steps = _steps(spec)

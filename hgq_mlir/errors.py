@@ -56,8 +56,11 @@ def _write_log(prog: str, argv: Sequence[str]) -> str:
 
 def run_tool(prog: str, body: Callable[[], int], argv: Sequence[str] = ()) -> int:
     """Run a command-line tool's body and map what it raises to an exit code and one line."""
+    from hgq_mlir.collector import few_collections
+
     try:
-        return body()
+        with few_collections():
+            return body()
     except UserError as e:
         message = str(e)
         _say(f"{prog}: {message}" if e.prefixed else message)

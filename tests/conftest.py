@@ -25,6 +25,17 @@ import pytest
 
 from zoo import KINDS
 
+from hgq_mlir.collector import COMPILE_THRESHOLDS
+
+
+def pytest_configure(config):
+    """The compiler's collector thresholds for the whole run: the tests build IR, interpret
+    it and run Keras in processes that hold several models, where every full collection
+    walks all of them."""
+    import gc
+
+    gc.set_threshold(*COMPILE_THRESHOLDS)
+
 
 @contextmanager
 def _locked(path: Path):

@@ -33,6 +33,7 @@ def compile_model(model_path: str, out_dir: str | Path, passes: str = "hgq-stand
     from xdsl.passes import PassPipeline
 
     from hgq_mlir.backend.rtl import write_rtl
+    from hgq_mlir.collector import few_collections
     from hgq_mlir.driver import _check_pass_options
     from hgq_mlir.frontend.keras import import_model
     from hgq_mlir.passes import get_all_passes
@@ -42,9 +43,10 @@ def compile_model(model_path: str, out_dir: str | Path, passes: str = "hgq-stand
     except ValueError as e:
         raise UserError(f"bad pass pipeline '{printable(passes)}': {e}") from None
     _check_pass_options(pipeline.passes)
-    module = import_model(_load_model(model_path))
-    pipeline.apply(Context(), module)
-    return write_rtl(module, out_dir)
+    with few_collections():
+        module = import_model(_load_model(model_path))
+        pipeline.apply(Context(), module)
+        return write_rtl(module, out_dir)
 
 
 def grid_inputs(interface: dict, n_features: int, n: int, seed: int = 0, port: str | None = None) -> np.ndarray:

@@ -175,12 +175,13 @@ def model_sources(verilog: Path) -> list[str]:
     return [str(xilinx_cells_sim())] if uses_primitives(Path(verilog).read_text()) else []
 
 
-# Above these adder counts Verilator's build pays for itself (1 000 vectors, measured on the
-# test models): a combinational design's glitches make iverilog slow from about a thousand
-# adders on (3 423 adders: iverilog 135 s, Verilator 14 s), while registers every few levels
-# keep it fast (the same design at latency-cutoff=2: iverilog 13 s, Verilator 18 s).
-VERILATOR_ABOVE = 1000
-VERILATOR_ABOVE_PIPELINED = 5000
+# Above these adder counts Verilator's build (about a second) pays for itself over 1 000
+# vectors, measured on the test models: a combinational design's glitches make iverilog
+# slow from a few hundred adders on (391 adders: iverilog 2.6 s, Verilator 1.4 s; 1 392:
+# 19.2 s against 2.4 s), while registers every few levels keep it fast (1 844 adders at
+# latency 15: iverilog 3.2 s, Verilator 4.2 s).
+VERILATOR_ABOVE = 300
+VERILATOR_ABOVE_PIPELINED = 2500
 
 
 def pick_simulator(requested: str, n_adders: int, primitives: bool = False, pipelined: bool = False) -> str:
@@ -240,12 +241,13 @@ _RUNTIME: list[Path] = []  # this process's built Verilator runtime objects (ver
 
 
 def _verilate(src: list[str], work: Path) -> None:
-    """Build `work/obj/Vtb`. Large flat netlists: the C++ is split and built without
-    optimization, or g++ takes minutes. Verilator's runtime library (a third of a small
-    design's build) is compiled once per process and reused: its objects depend only on
-    the flags, which are fixed here."""
+    """Build `work/obj/Vtb`. Large flat netlists: the C++ is built without optimization, or
+    g++ takes minutes, in few files: each file costs g++ 0.6 s of header parsing alone
+    (3 423 adders: 27 files 12.9 CPU-seconds, 9 files 5.3). Verilator's runtime library (a
+    third of a small design's build) is compiled once per process and reused: its objects
+    depend only on the flags, which are fixed here."""
     _run(["verilator", "--cc", "--exe", "--main", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-          "--top-module", "tb", "-Mdir", "obj", "-O1", "--output-split", "4000", "--output-split-cfuncs", "4000",
+          "--top-module", "tb", "-Mdir", "obj", "-O1", "--output-split", "100000", "--output-split-cfuncs", "100000",
           *src], work)
     obj = work / "obj"
     for o in _RUNTIME:  # copied after Vtb.mk is written: newer than it, so make keeps them

@@ -145,11 +145,11 @@ def bad_models(tmp_path_factory):
         ("tanh", "layer 'd_tanh' (QDense): activation 'tanh' is not supported"),
     ],
 )
-def test_unsupported_layers(bad_models, tmp_path, name, message):
+def test_unsupported_layers(bad_models, tmp_path, capsys, name, message):
     out = tmp_path / "out"
-    proc = hgq_opt(bad_models[name], "-t", "verilog", "-o", out)
-    assert proc.returncode == 2
-    assert_one_line(proc.stderr, message)
+    rc, _, err = in_process(capsys, bad_models[name], "-t", "verilog", "-o", out)
+    assert rc == 2
+    assert_one_line(err, message)
     assert not out.exists()
 
 

@@ -14,7 +14,7 @@ from xdsl.ir import Block, Region
 
 from hgq_mlir import fixed
 from hgq_mlir.backend.rtl import render_rtl
-from hgq_mlir.backend.simulate import simulate
+from hgq_mlir.backend.simulate import pick_simulator, simulate
 from hgq_mlir.dialects import fx
 from hgq_mlir.interp.fx import run_fx
 from hgq_mlir.passes.lower_fx_to_hw import LowerFxToHw
@@ -79,8 +79,10 @@ def test_rtl_products(multiplier, tmp_path):
     x = _vectors()
     want = _expected(x)
 
+    sim = pick_simulator("auto", report["adders"])
+
     def mismatches(verilog) -> int:
-        got = simulate(verilog, interface, {"inp": x})["out"]
+        got = simulate(verilog, interface, {"inp": x}, sim)["out"]
         return sum(int((np.asarray(got[k], dtype=object) != want[:, k]).sum()) for k in range(len(COMBOS)))
 
     verilog = tmp_path / "mults.v"

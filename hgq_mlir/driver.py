@@ -29,7 +29,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 
 from hgq_mlir import progress
 from hgq_mlir.backend.names import printable
-from hgq_mlir.errors import UserError, run_tool
+from hgq_mlir.errors import UserError, exit_without_teardown, run_tool
 
 # xDSL 0.74.0's string-literal pattern, `"(?:[^"\\\n\v\f]+|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"`,
 # nests a `+` inside a `*`: with no closing quote on the line, the regex engine tries every
@@ -195,6 +195,12 @@ class HgqOptMain(xDSLOptMain):
         arg_parser.add_argument("--part", default="xcvu13p-flga2577-2-e", help="FPGA part for build_vivado.tcl")
         arg_parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
         arg_parser.add_argument(
+            "--verify-each",
+            action="store_true",
+            help="verify the IR after every pass (the input and the final IR are always verified; "
+            "on a large model each verification costs as much as a pass)",
+        )
+        arg_parser.add_argument(
             "--force",
             action="store_true",
             help="with -t verilog: write into a non-empty folder that holds no earlier build "
@@ -230,7 +236,13 @@ class HgqOptMain(xDSLOptMain):
             progress.stage(following.name if following is not None else "write output")
             if previous is not None or stock is None:
                 if stock is not None:
-                    stock(previous, module, following)
+                    between = following is not None and not self.args.verify_each
+                    kept = self.args.disable_verify
+                    self.args.disable_verify = kept or between  # the stock callback still times passes
+                    try:
+                        stock(previous, module, following)
+                    finally:
+                        self.args.disable_verify = kept
                 return
             try:  # the input's verification: whatever it raises is about the input
                 stock(previous, module, following)
@@ -397,5 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     return run_tool("hgq-opt", lambda: _run(argv), argv if argv is not None else sys.argv[1:])
 
 
+def cli() -> None:
+    """The `hgq-opt` command."""
+    exit_without_teardown(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -52,6 +54,20 @@ def _write_log(prog: str, argv: Sequence[str]) -> str:
         log.write(f"{prog} {' '.join(argv)}\n\n")
         traceback.print_exc(file=log)
     return path
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End a command-line tool: run the exit handlers, flush, and leave without freeing every
+    object one by one. A large model's IR is millions of objects, and tearing them down takes
+    as long as a pass (2.5 s on a 13 880-adder model), for memory the system reclaims anyway
+    (clang's `-disable-free`)."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def run_tool(prog: str, body: Callable[[], int], argv: Sequence[str] = ()) -> int:

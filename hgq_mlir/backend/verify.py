@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from hgq_mlir.backend.names import printable
-from hgq_mlir.errors import EXIT_MISMATCH, EXIT_OK, UserError, run_tool
+from hgq_mlir.errors import EXIT_MISMATCH, EXIT_OK, UserError, exit_without_teardown, run_tool
 
 MAX_VECTORS = 10_000_000
 BATCH = 100_000  # vectors per simulation run: memory stays bounded whatever -n is
@@ -358,5 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     return run_tool("hgq-verify", lambda: _run(argv), argv if argv is not None else sys.argv[1:])
 
 
+def cli() -> None:
+    """The `hgq-verify` command."""
+    exit_without_teardown(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

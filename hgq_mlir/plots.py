@@ -27,13 +27,13 @@ from hgq_mlir.progress import printable
 LUT_COLOR, FF_COLOR, SAVED_COLOR = "#3b6ea8", "#e08a2c", "#9aa5b1"
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str | None = "constrained"):
     import matplotlib
 
     matplotlib.rcParams["text.parse_math"] = False  # a '$' in a layer name is just a '$'
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+    return Figure(figsize=(width, height), dpi=110, layout=layout)
 
 
 def _umask_mode() -> int:
@@ -133,8 +133,12 @@ def plot_bit_widths(widths: dict[str, dict[str, np.ndarray]], path: Path) -> Pat
     colors = ["#f0f0f0"] + [tuple(c) for c in _viridis(top)]  # 0 bits: light grey
     cmap = ListedColormap(colors)
     norm = BoundaryNorm(np.arange(-0.5, top + 1.5), cmap.N)
-    fig = _figure(9.0, 1.4 + 1.9 * len(names))
-    grid = fig.add_gridspec(len(names), 2, width_ratios=(3, 2))
+    # Fixed margins (in inches) instead of a layout engine: the rows are alike, and the
+    # constrained layout would take most of a compile's plotting time.
+    height = 1.4 + 1.9 * len(names)
+    fig = _figure(9.0, height, layout=None)
+    grid = fig.add_gridspec(len(names), 2, width_ratios=(3, 2), left=0.07, right=0.98, wspace=0.22,
+                            top=1 - 0.6 / height, bottom=1.2 / height, hspace=0.75)
     image = None
     for row, name in enumerate(names):
         e = widths[name]
@@ -167,7 +171,8 @@ def plot_bit_widths(widths: dict[str, dict[str, np.ndarray]], path: Path) -> Pat
             ax.axis("off")
         ax.tick_params(labelsize=7)
     if image is not None:
-        bar = fig.colorbar(image, ax=fig.axes, shrink=0.5, ticks=range(top + 1), location="bottom", aspect=40)
+        cax = fig.add_axes((0.25, 0.45 / height, 0.5, 0.1 / height))
+        bar = fig.colorbar(image, cax=cax, ticks=range(top + 1), orientation="horizontal")
         bar.set_label("bits (0 = pruned)", fontsize=8)
         bar.ax.tick_params(labelsize=7)
     fig.suptitle("Bit widths HGQ learned. Weights: sign + significant bits (highest to lowest set bit); "

@@ -14,7 +14,6 @@ one LUT per result bit like a binary adder) where they cost fewer LUTs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from hgq_mlir import progress
 from hgq_mlir.cmvm.csd import csd_digit_count, csd_digits, solve_csd
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
 from hgq_mlir.cmvm.decompose import solve_two_stage
+from hgq_mlir.cmvm.parallel import solve_all
 from hgq_mlir.cmvm.graph import (
     AdderGraph,
     Term,
@@ -91,22 +91,19 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     bits = [range_width(int(lo), int(hi)) for lo, hi in input_ranges]
     ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
     digits = int(csd_digit_count(w).sum())
-    alternatives = []  # each a whole solve: the smaller the matrix, the more are worth their time
-    if digits <= BINARY_DIGITS:
-        alternatives.append(lambda: solve_cse(w, bits, depth_slack, binary_ties=True, input_ranges=ranges,
-                                              ternary=ternary))
+    plain = dict(input_ranges=ranges, ternary=ternary)
+    candidates = [(solve_cse, (w, bits, depth_slack), plain)]  # each a whole solve: the smaller
+    if digits <= BINARY_DIGITS:                                 # the matrix, the more pay off
+        candidates.append((solve_cse, (w, bits, depth_slack), {**plain, "binary_ties": True}))
     if digits <= FOREST_DIGITS:
-        alternatives.append(lambda: solve_two_stage(w, bits, depth_slack, input_ranges=ranges, ternary=ternary))
+        candidates.append((solve_two_stage, (w, bits, depth_slack), plain))
     if digits <= RESTART_DIGITS:
-        alternatives += [functools.partial(solve_cse, w, bits, depth_slack, seed=seed, input_ranges=ranges,
-                                           ternary=ternary)
-                         for seed in range(RESTARTS)]
-    progress.solve(1, len(alternatives) + 1)
-    best = solve_cse(w, bits, depth_slack, input_ranges=ranges, ternary=ternary)
-    cost = estimate_luts(best, input_ranges) if alternatives else 0
-    for k, alternative in enumerate(alternatives, start=2):  # the cheapest graph kept
-        progress.solve(k, len(alternatives) + 1)
-        g = alternative()
+        candidates += [(solve_cse, (w, bits, depth_slack), {**plain, "seed": seed}) for seed in range(RESTARTS)]
+    graphs = solve_all(candidates, progress.solve)
+    if len(graphs) == 1:
+        return graphs[0]
+    best, cost = graphs[0], estimate_luts(graphs[0], input_ranges)
+    for g in graphs[1:]:  # the cheapest graph kept, the earliest of equals
         c = estimate_luts(g, input_ranges) if g is not None else cost
         if c < cost:
             best, cost = g, c

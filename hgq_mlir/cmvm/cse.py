@@ -26,6 +26,7 @@ import numpy as np
 
 from hgq_mlir.cmvm.csd import binary_or_csd_digits, csd_digit_count, csd_digits
 from hgq_mlir.cmvm.graph import AdderGraph, Term, extend_ranges
+from hgq_mlir.cmvm.parallel import solve_all
 from hgq_mlir.cmvm.sum_tree import plan_trees, sum_narrow, ternary_depth
 
 DEFAULT_DEPTH_SLACK = 1
@@ -118,11 +119,13 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
     depth = [0] * n_in
     partial: list[list[tuple[int, Term]]] = [[] for _ in range(n_out)]
     share = _ceil_log2(len(cuts) - 1)
+    solves = []
     for lo, hi in zip(cuts[:-1], cuts[1:]):
-        rows = list(range(lo, hi))
         sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
-        g = _solve_block(w[lo:hi], [bits[r] for r in rows], [input_ranges[r] for r in rows], depth_slack, sub_bounds,
-                         seed, binary_ties, ternary)
+        solves.append((_solve_block, (w[lo:hi], bits[lo:hi], list(input_ranges[lo:hi]), depth_slack, sub_bounds, seed,
+                                      binary_ties, ternary), {}))
+    for (lo, hi), g in zip(zip(cuts[:-1], cuts[1:]), solve_all(solves), strict=True):
+        rows = list(range(lo, hi))
         ids = rows + [0] * g.n_adders  # block node -> graph node
         for k, (a, b, sub) in enumerate(g.adders):
             c = g.third.get(k)

@@ -19,7 +19,7 @@ def solve_all(candidates: list[tuple], report: Callable[[int, int], None] | None
     a second core, a forked process solves every other candidate while this one solves the
     rest. `report(k, n)` is called before each solve made here."""
     n = len(candidates)
-    parallel = n > 1 and not _in_worker and (os.cpu_count() or 1) > 1 and "fork" in mp.get_all_start_methods()
+    parallel = n > 1 and _idle_core()
     results: list = [None] * n
     theirs = set(range(1, n, 2)) if parallel else set()
     pending = None
@@ -43,6 +43,17 @@ def solve_all(candidates: list[tuple], report: Callable[[int, int], None] | None
         if pending is not None:
             pool.shutdown(cancel_futures=True)
     return results
+
+
+def _idle_core() -> bool:
+    """Whether a forked helper would get a core of its own: there is a second core, the
+    one-minute load leaves one idle (as `make -l` judges it: the test suite's workers, a
+    batch of compiles already use them all), and this process may have children (not a
+    daemon such as a Dask worker, not a helper itself)."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or _in_worker or mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
+        return False
+    return os.getloadavg()[0] < cores - 0.5
 
 
 def _solve_some(candidates: list[tuple]) -> list:

@@ -11,8 +11,13 @@ def _where(k: int) -> tuple[int, int]:
     return k, os.getpid()
 
 
-def test_order_kept_and_a_second_process_used(monkeypatch):
+def _idle_second_core(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+
+
+def test_order_kept_and_a_second_process_used(monkeypatch):
+    _idle_second_core(monkeypatch)
     out = parallel.solve_all([(_where, (k,), {}) for k in range(7)])
     assert [k for k, _ in out] == list(range(7))
     assert {pid for _, pid in out[0::2]} == {os.getpid()}
@@ -25,11 +30,18 @@ def test_one_core_solves_here(monkeypatch):
     assert {pid for _, pid in out} == {os.getpid()}
 
 
+def test_busy_cores_solve_here(monkeypatch):
+    _idle_second_core(monkeypatch)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.9, 1.9))
+    out = parallel.solve_all([(_where, (k,), {}) for k in range(3)])
+    assert {pid for _, pid in out} == {os.getpid()}
+
+
 def test_same_graph_on_one_and_two_cores(monkeypatch):
     rng = np.random.default_rng(4)
     w = rng.integers(-40, 41, size=(12, 10)) * (rng.random((12, 10)) < 0.7)
     ranges = [(-128, 127)] * 12
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    _idle_second_core(monkeypatch)
     two = _build_graph(w, ranges, "cse", 1, True)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     one = _build_graph(w, ranges, "cse", 1, True)

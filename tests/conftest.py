@@ -31,10 +31,14 @@ from hgq_mlir.collector import COMPILE_THRESHOLDS
 def pytest_configure(config):
     """The compiler's collector thresholds for the whole run: the tests build IR, interpret
     it and run Keras in processes that hold several models, where every full collection
-    walks all of them."""
+    walks all of them. CMVM solves stay in the worker's process (tests/cmvm/test_parallel.py
+    checks the helper process)."""
     import gc
 
+    from hgq_mlir.cmvm import parallel
+
     gc.set_threshold(*COMPILE_THRESHOLDS)
+    parallel.enabled = False  # the two pytest-xdist workers keep both cores busy already
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+enabled = True  # False: every solve in this process (a caller that keeps both cores busy itself)
 _in_worker = False  # set in the forked process: it solves its share alone
 
 
@@ -51,7 +52,7 @@ def _idle_core() -> bool:
     batch of compiles already use them all), and this process may have children (not a
     daemon such as a Dask worker, not a helper itself)."""
     cores = os.cpu_count() or 1
-    if cores < 2 or _in_worker or mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
+    if not enabled or cores < 2 or _in_worker or mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
         return False
     return os.getloadavg()[0] < cores - 0.5
 

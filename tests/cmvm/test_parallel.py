@@ -12,6 +12,7 @@ def _where(k: int) -> tuple[int, int]:
 
 
 def _idle_second_core(monkeypatch):
+    monkeypatch.setattr(parallel, "enabled", True)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
 
@@ -25,6 +26,7 @@ def test_order_kept_and_a_second_process_used(monkeypatch):
 
 
 def test_one_core_solves_here(monkeypatch):
+    _idle_second_core(monkeypatch)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     out = parallel.solve_all([(_where, (k,), {}) for k in range(3)])
     assert {pid for _, pid in out} == {os.getpid()}

@@ -812,3 +812,22 @@ def test_verify_simulates_in_bounded_batches(small_model, tmp_path, monkeypatch)
     mismatches, total, _ = verify_module.verify(str(small_model), out, 250, "iverilog")
     assert sizes == [100, 100, 50]
     assert mismatches == 0 and total == 250 * 3
+
+
+def test_verify_each(monkeypatch, capsys):
+    """The input and the final IR are verified; with --verify-each the IR after every one
+    of the pipeline's nine steps too. The output is the same either way."""
+    from xdsl.dialects.builtin import ModuleOp
+
+    calls = []
+    verify = ModuleOp.verify
+    monkeypatch.setattr(ModuleOp, "verify", lambda self, *a, **k: (calls.append(1), verify(self, *a, **k))[1])
+    src = Path(__file__).parent / "filecheck" / "driver" / "dump-ir.mlir"
+    outs = []
+    for flag, expected in (([], 2), (["--verify-each"], 10)):
+        calls.clear()
+        rc, out, err = in_process(capsys, src, "-p", "hgq-standard{baseline=true}", *flag)
+        assert rc == 0, err
+        assert len(calls) == expected
+        outs.append(out)
+    assert "hw.module @m" in outs[0] and outs[0] == outs[1]

@@ -77,14 +77,16 @@ def worker(tool: str, path: str, out: str) -> None:
         from xdsl.context import Context
 
         from hgq_mlir.backend.rtl import write_rtl
+        from hgq_mlir.collector import few_collections
         from hgq_mlir.frontend.keras import import_model
         from hgq_mlir.passes.standard import HgqStandard
 
-        module = st.run("import", import_model, model)
-        ctx = Context()
-        for step in HgqStandard().steps():
-            st.run(step.name, step.apply, ctx, module)
-        report = st.run("write-rtl", write_rtl, module, out)
+        with few_collections():  # as hgq-opt runs
+            module = st.run("import", import_model, model)
+            ctx = Context()
+            for step in HgqStandard().steps():
+                st.run(step.name, step.apply, ctx, module)
+            report = st.run("write-rtl", write_rtl, module, out)
         result = {"adders": report["adders"], "luts": report["luts"], "levels": report["adder_levels"]}
     else:
         from da4ml.codegen import VerilogModel

@@ -91,9 +91,10 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     bits = [range_width(int(lo), int(hi)) for lo, hi in input_ranges]
     ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
     digits = int(csd_digit_count(w).sum())
+    # each candidate is a whole solve: the smaller the matrix, the more are worth their time
     plain = dict(input_ranges=ranges, ternary=ternary)
-    candidates = [(solve_cse, (w, bits, depth_slack), plain)]  # each a whole solve: the smaller
-    if digits <= BINARY_DIGITS:                                 # the matrix, the more pay off
+    candidates = [(solve_cse, (w, bits, depth_slack), plain)]
+    if digits <= BINARY_DIGITS:
         candidates.append((solve_cse, (w, bits, depth_slack), {**plain, "binary_ties": True}))
     if digits <= FOREST_DIGITS:
         candidates.append((solve_two_stage, (w, bits, depth_slack), plain))

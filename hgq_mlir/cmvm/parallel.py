@@ -17,32 +17,24 @@ _in_worker = False  # set in the forked process: it solves its share alone
 
 def solve_all(candidates: list[tuple], report: Callable[[int, int], None] | None = None) -> list:
     """Each candidate's result, `f(*args, **kwargs)` for `(f, args, kwargs)`, in order. With
-    a second core, a forked process solves every other candidate while this one solves the
-    rest. `report(k, n)` is called before each solve made here."""
+    an idle second core, a forked process solves every other candidate while this one
+    solves the rest. `report(k, n)` is called before candidate k (1-based) is solved here."""
     n = len(candidates)
-    parallel = n > 1 and _idle_core()
+
+    def solve(k: int):
+        if report is not None:
+            report(k + 1, n)
+        f, args, kwargs = candidates[k]
+        return f(*args, **kwargs)
+
+    if n < 2 or not _idle_core():
+        return [solve(k) for k in range(n)]
     results: list = [None] * n
-    theirs = set(range(1, n, 2)) if parallel else set()
-    pending = None
-    if theirs:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-        pending = pool.submit(_solve_some, [candidates[k] for k in sorted(theirs)])
-    try:
-        done = 0
-        for k in range(n):
-            if k in theirs:
-                continue
-            done += 1
-            if report is not None:
-                report(done, n)
-            f, args, kwargs = candidates[k]
-            results[k] = f(*args, **kwargs)
-        if pending is not None:
-            for k, r in zip(sorted(theirs), pending.result(), strict=True):
-                results[k] = r
-    finally:
-        if pending is not None:
-            pool.shutdown(cancel_futures=True)
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
+        theirs = pool.submit(_solve_some, candidates[1::2])
+        for k in range(0, n, 2):
+            results[k] = solve(k)
+        results[1::2] = theirs.result()
     return results
 
 

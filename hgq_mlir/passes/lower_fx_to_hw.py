@@ -30,6 +30,8 @@ where only one (added) operand is nonzero pass through, outside the adder.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,6 +89,17 @@ def _is_fx_model(f: func.FuncOp) -> bool:
     )
 
 
+@functools.cache
+def _int(width: int) -> IntegerType:
+    """iN, built once per width: a lowering makes hundreds of thousands of them."""
+    return IntegerType(width)
+
+
+@functools.cache
+def _low_bit(low: int) -> IntegerAttr:
+    return IntegerAttr(low, i32)
+
+
 class _HwBuilder:
     def __init__(self, multiplier: str = "auto", ternary: str = "primitive") -> None:
         self.multiplier = multiplier
@@ -121,7 +134,7 @@ class _HwBuilder:
     def extract(self, v: SSAValue, low: int, width: int) -> SSAValue:
         if low == 0 and width == v.type.width.data:
             return v
-        return self.emit(comb.ExtractOp(v, IntegerAttr(low, i32), IntegerType(width)))
+        return self.emit(comb.ExtractOp(v, _low_bit(low), _int(width)))
 
     def resize(self, v: SSAValue, signed: bool, width: int) -> SSAValue:
         """Sign/zero-extend or truncate to `width` bits."""
@@ -130,17 +143,17 @@ class _HwBuilder:
             return self.extract(v, 0, width)
         if signed:
             msb = self.extract(v, w - 1, 1)
-            top = msb if width - w == 1 else self.emit(comb.ReplicateOp(msb, IntegerType(width - w)))
+            top = msb if width - w == 1 else self.emit(comb.ReplicateOp(msb, _int(width - w)))
         else:
             top = self.const(0, width - w)
-        return self.emit(comb.ConcatOp([top, v], IntegerType(width)))
+        return self.emit(comb.ConcatOp([top, v], _int(width)))
 
     def align(self, v: SSAValue, t: fx.FixedType, frac: int, width: int) -> SSAValue:
         """The mantissa of `v` (type t) at `frac` fractional bits, in `width` bits."""
         s = frac - t.frac
         if s > 0:
             w = v.type.width.data
-            v = self.emit(comb.ConcatOp([v, self.const(0, s)], IntegerType(w + s)))
+            v = self.emit(comb.ConcatOp([v, self.const(0, s)], _int(w + s)))
         return self.resize(v, t.signed, width)
 
     # -- the module --------------------------------------------------------------

@@ -301,7 +301,7 @@ class _HwBuilder:
             parts.append(self.emit(comb.AddOp(operands, attr_dict=marked)))
         if len(parts) == 1:
             return parts[0]
-        return self.emit(comb.ConcatOp(parts[::-1], IntegerType(w)))
+        return self.emit(comb.ConcatOp(parts[::-1], _int(w)))
 
     def mul(self, args: list[SSAValue], types: list[fx.FixedType], w: int, attrs) -> SSAValue:
         """The exact product of two mantissas in `w` bits (the result type holds it)."""
@@ -326,7 +326,7 @@ class _HwBuilder:
     def align_term(self, bits: SSAValue, shift: int, signed: bool, to: int, width: int) -> SSAValue:
         """A term's bits at shift `to` (<= its own), sign- or zero-extended to `width` bits."""
         if shift > to:
-            bits = self.emit(comb.ConcatOp([bits, self.const(0, shift - to)], IntegerType(bits.type.width.data + shift - to)))
+            bits = self.emit(comb.ConcatOp([bits, self.const(0, shift - to)], _int(bits.type.width.data + shift - to)))
         return self.resize(bits, signed, width)
 
     def add_terms(self, x: tuple, y: tuple, subtract: bool, attrs) -> tuple:
@@ -354,7 +354,7 @@ class _HwBuilder:
         total = self.emit(op)
         if low is None:
             return total, s, lo, hi
-        joined = self.emit(comb.ConcatOp([total, low], IntegerType(width + d)))
+        joined = self.emit(comb.ConcatOp([total, low], _int(width + d)))
         return joined, s - d, lo << d, (hi << d) | ((1 << d) - 1)
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
@@ -391,7 +391,7 @@ class _HwBuilder:
         else:
             r = x
             if d < 0:
-                r = self.emit(comb.ConcatOp([x, self.const(0, -d)], IntegerType(w_in - d)))
+                r = self.emit(comb.ConcatOp([x, self.const(0, -d)], _int(w_in - d)))
             wr = r.type.width.data
         w = t.width
         if overflow == "WRAP":

@@ -168,9 +168,10 @@ class HgqOptMain(xDSLOptMain):
             return Parser(self.ctx, text, name).parse_module(not self.args.no_implicit_module)
 
         def parse_keras(_io: IO[bytes]) -> ModuleOp:
-            from hgq_mlir.frontend.keras import import_model, load_keras
+            from hgq_mlir.frontend.keras import import_model, load_keras, prefer_numpy_backend
 
             check_keras_file(self.args.input_file)
+            prefer_numpy_backend(self.args.input_file)
             return import_model(load_keras(self.args.input_file))
 
         self.available_frontends["mlir"] = parse_mlir

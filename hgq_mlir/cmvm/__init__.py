@@ -116,7 +116,8 @@ def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack:
     """An adder graph computing x·W for integer W (n_in × n_out) and integer inputs x.
 
     `input_ranges[j]` = (lo, hi) of input j (default: 8-bit signed); widths follow from it.
-    The graph's depth is at most ceil(log2(#signed digits)) + depth_slack per output.
+    Each output's digits stay summable in ceil(log_b(#signed digits)) + depth_slack adder
+    levels (b = 2, or 3 with ternary adders); the final sums reach that where they can.
     """
     w = np.asarray(w)
     if not np.issubdtype(w.dtype, np.integer) and w.dtype != object:

@@ -8,9 +8,9 @@ style, after Voronenko & Püschel and Aksoy et al.; implemented from their descr
 Measured on tools/bench_cmvm.py, frequency-first beat frequency × width by 3-9 % LUTs.
 
 Latency: a column whose terms have adder depths d_i can be summed in
-ceil(log2(sum 2^d_i)) levels (a Huffman tree on depth); a substitution is only made
-where that stays within the column's minimum depth (ceil(log2(#digits))) plus
-`depth_slack`.  The remaining terms of each column are then summed by the narrowest
+ceil(log_b(sum b^d_i)) levels (a Huffman tree on depth; b = 2, or 3 with ternary adders);
+a substitution is only made where that stays within the column's minimum depth
+(ceil(log_b(#digits))) plus `depth_slack`.  The remaining terms of each column are then summed by the narrowest
 tree found (sum_tree.py) within the depth the shallowest sums would give the whole graph.
 """
 
@@ -36,10 +36,18 @@ def _ceil_log2(v: int) -> int:
     return (v - 1).bit_length() if v > 1 else 0
 
 
-def _final_depth(load: Sequence[int]) -> int:
+def _ceil_log(v: int, base: int) -> int:
+    """The least k with base**k >= v."""
+    k, p = 0, 1
+    while p < v:
+        k, p = k + 1, p * base
+    return k
+
+
+def _final_depth(load: Sequence[int], base: int = 2) -> int:
     """How deep the graph gets with every column summed as shallow as it can be; a column's
     final sum may use the levels up to there (within its own bound): they cost no latency."""
-    return max((_ceil_log2(v) for v in load if v), default=0)
+    return max((_ceil_log(v, base) for v in load if v), default=0)
 
 
 def _ternary_target(cols, ranges, bounds) -> tuple[int, list]:
@@ -109,7 +117,8 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
     n_in, n_out = w.shape
     bits = list(input_bits)
     total = digits.sum(axis=0)
-    limit = list(bounds) if bounds is not None else [_ceil_log2(int(t)) + depth_slack for t in total]
+    base = 3 if ternary else 2
+    limit = list(bounds) if bounds is not None else [_ceil_log(int(t), base) + depth_slack for t in total]
     # contiguous row ranges with about equal digit counts
     cum = np.cumsum(digits.sum(axis=1))
     cuts = [0] + [int(np.searchsorted(cum, cum[-1] * b / blocks)) + 1 for b in range(1, blocks)] + [n_in]
@@ -118,10 +127,10 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
     widths = list(bits)
     depth = [0] * n_in
     partial: list[list[tuple[int, Term]]] = [[] for _ in range(n_out)]
-    share = _ceil_log2(len(cuts) - 1)
+    share = _ceil_log(len(cuts) - 1, base)
     solves = []
     for lo, hi in zip(cuts[:-1], cuts[1:]):
-        sub_bounds = [max(b - share, _ceil_log2(int(t))) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
+        sub_bounds = [max(b - share, _ceil_log(int(t), base)) for b, t in zip(limit, digits[lo:hi].sum(axis=0))]
         solves.append((_solve_block, (w[lo:hi], bits[lo:hi], list(input_ranges[lo:hi]), depth_slack, sub_bounds, seed,
                                       binary_ties, ternary), {}))
     for (lo, hi), g in zip(zip(cuts[:-1], cuts[1:]), solve_all(solves), strict=True):
@@ -139,7 +148,7 @@ def _solve_blocked(w, digits, blocks: int, input_bits, input_ranges, depth_slack
                 node = ids[t.node]
                 partial[c].append((depth[node], Term(node, t.shift, t.negative)))
     ranges = extend_ranges(graph, list(input_ranges))
-    reach = _final_depth([sum(1 << d for d, _ in p) for p in partial])
+    reach = _final_depth([sum(base**d for d, _ in p) for p in partial], base)
     bounds = [min(limit[c], reach) for c in range(n_out)]
     target, trees = _ternary_target(partial, ranges, bounds) if ternary else (None, [None] * n_out)
     for c in range(n_out):
@@ -165,8 +174,9 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
                 for shift, sign in (binary_or_csd_digits if binary_ties else csd_digits)(int(w[j, c])):
                     terms[c][next_tid] = (j, shift, sign)
                     next_tid += 1
-    bound = list(bounds) if bounds is not None else [_ceil_log2(len(t)) + depth_slack for t in terms]
-    load = [len(t) for t in terms]  # sum of 2^depth over a column's terms
+    base = 3 if ternary else 2  # a ternary adder sums three terms in one level
+    bound = list(bounds) if bounds is not None else [_ceil_log(len(t), base) + depth_slack for t in terms]
+    load = [len(t) for t in terms]  # sum of base^depth over a column's terms
 
     occ: dict[tuple, set[tuple[int, int, int]]] = defaultdict(set)
     pairs_of: dict[int, list[tuple]] = defaultdict(list)  # (key, entry) per term id (ids are unique)
@@ -243,8 +253,8 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
             if (c, ta) in used or (c, tb) in used:
                 continue
             da, db = depth[terms[c][ta][0]], depth[terms[c][tb][0]]
-            after = pending.get(c, load[c]) - (1 << da) - (1 << db) + (1 << dn)
-            if after > (1 << bound[c]):
+            after = pending.get(c, load[c]) - base**da - base**db + base**dn
+            if after > base ** bound[c]:
                 continue  # would make this column deeper than allowed
             pending[c] = after
             chosen.append((c, ta, tb))
@@ -264,7 +274,7 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
         bits.append(max(bits[s1], bits[s2] + d) + 1)
         for c, ta, tb in chosen:
             _, t1, g1 = terms[c][ta]
-            load[c] += (1 << dn) - (1 << depth[terms[c][ta][0]]) - (1 << depth[terms[c][tb][0]])
+            load[c] += base**dn - base ** depth[terms[c][ta][0]] - base ** depth[terms[c][tb][0]]
             drop_term(c, ta)
             drop_term(c, tb)
             terms[c][next_tid] = (node, t1, g1)
@@ -272,7 +282,7 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
             next_tid += 1
 
     ranges = extend_ranges(graph, list(input_ranges))
-    reach = _final_depth(load)
+    reach = _final_depth(load, base)
     cols = [[(depth[s], Term(s, t, g < 0)) for s, t, g in terms[c].values()] for c in range(n_out)]
     bounds = [min(bound[c], reach) for c in range(n_out)]
     target, trees = _ternary_target(cols, ranges, bounds) if ternary else (None, [None] * n_out)

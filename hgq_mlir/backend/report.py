@@ -184,7 +184,7 @@ def _absorbed(v: SSAValue) -> bool:
         if isinstance(user, _WIRES):
             if not _absorbed(user.results[0]):
                 return False
-        elif isinstance(user, seq.CompRegOp):
+        elif isinstance(user, seq.CompRegOp) or is_booth_row(user):
             continue
         elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
             return False
@@ -224,6 +224,18 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         if op.attributes["hgq.ternary"].data == "primitive":
             return w
         return min(w, need.get(op.results[0], 0).bit_length())
+    if isinstance(op, comb.AddOp) and any(_carries_booth_row(v) for v in op.operands):
+        # a Booth row's select logic and the running sum share one LUT per bit, from the row's
+        # first bit up (its bits below the sum's known zeros need their LUT too); a row plus a
+        # constant (an unsigned operand's top row, never negated) is no adder: its select
+        # logic goes into the next row's adder
+        rest = [v for v in op.operands if not _carries_booth_row(v)]
+        if all(b[0] == "const" for v in rest for b in bits[v]):
+            return 0
+        # an unsigned multiplier's top-bit row (a select) beside the top row: the carry chain's
+        # DI takes it, so its bits need a LUT of their own about three times in four (Yosys)
+        selects = sum(_width_of(v.type) - _known_zero_lsbs(bits[v]) for v in rest if _partial_products(v))
+        return min(w, need.get(op.results[0], 0).bit_length()) + (3 * selects + 3) // 4
     if isinstance(op, comb.AddOp | comb.SubOp):
         operands = [bits[v] for v in op.operands[:2]]
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
@@ -260,6 +272,18 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
 def is_ternary(op: Operation) -> bool:
     """A ternary adder (a `comb.add` marked `hgq.ternary` by lower-fx-to-hw)."""
     return isinstance(op, comb.AddOp) and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
+
+
+def is_booth_row(op: Operation) -> bool:
+    """A Booth-recoded multiplier's row (a `comb.xor` marked `hgq.booth` by lower-fx-to-hw)."""
+    return isinstance(op, comb.XorOp) and "hgq.booth" in op.attributes
+
+
+def _carries_booth_row(v: SSAValue) -> bool:
+    owner = v.owner
+    if isinstance(owner, _WIRES):
+        return any(_carries_booth_row(u) for u in owner.operands)
+    return isinstance(owner, Operation) and is_booth_row(owner)
 
 
 def _partial_products(v: SSAValue) -> bool:

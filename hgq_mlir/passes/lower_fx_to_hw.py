@@ -37,7 +37,7 @@ from typing import Literal
 
 from xdsl.context import Context
 from xdsl.dialects import comb, func, hw, seq
-from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, StringAttr, i32
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, StringAttr, UnitAttr, i32
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
@@ -98,6 +98,15 @@ def _int(width: int) -> IntegerType:
 @functools.cache
 def _low_bit(low: int) -> IntegerAttr:
     return IntegerAttr(low, i32)
+
+
+def booth_rows(t: fx.FixedType) -> int:
+    """Radix-4 Booth rows of a multiplier operand of type t."""
+    return (t.width + 1) // 2
+
+
+def _signed_width(lo: int, hi: int) -> int:
+    return max(max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + int(lo < 0), 1)
 
 
 class _HwBuilder:
@@ -309,6 +318,8 @@ class _HwBuilder:
         if self.multiplier == "dsp" or (self.multiplier == "auto" and tb.width > LUT_MULTIPLIER_BITS):
             ext = [self.resize(v, t.signed, w) for v, t in ((a, ta), (b, tb))]
             return self.emit(comb.MulOp(ext, attr_dict=attrs))
+        if booth_rows(tb) < tb.width:  # Booth rows: half as many partial products
+            return self.booth(a, ta, b, tb, w, attrs)
         alo, ahi = ta.mantissa_range()
         plus, minus = [], []  # terms (bits, shift, lo, hi): a value x * 2^shift with lo <= x <= hi
         for j in range(min(tb.width, w)):
@@ -322,6 +333,54 @@ class _HwBuilder:
             total = self.add_terms(total, m, True, attrs)
         bits, shift, lo, _ = total
         return self.align_term(bits, shift, lo < 0, 0, w)
+
+    def booth(self, a: SSAValue, ta: fx.FixedType, b: SSAValue, tb: fx.FixedType, w: int, attrs) -> SSAValue:
+        """a * b with b radix-4 Booth recoded: a row d_k * a (d_k in -2..2) per two bits of b.
+        The rows are added from the top one down, each into a running sum that is wider than
+        the row (so synthesis gives the carry chain's DI the sum, and the row's select logic
+        goes into the adder's own LUTs), with the +1 of a negated row as the carry-in."""
+        alo, ahi = ta.mantissa_range()
+        wa = ta.width + (0 if ta.signed else 1)  # a as a signed value
+        sa = self.resize(a, ta.signed, wa)
+        rows = booth_rows(tb)
+        # an unsigned b is recoded as signed, and a * 2^width added where its top bit is set:
+        # that row joins the top row's adder (their selects share a LUT)
+        corrected = not tb.signed
+        bb = self.emit(comb.ConcatOp([self.resize(b, tb.signed or corrected, 2 * rows), self.const(0, 1)],
+                                     _int(2 * rows + 1)))
+        one_a = self.resize(sa, True, wa + 1)
+        two_a = self.emit(comb.ConcatOp([sa, self.const(0, 1)], _int(wa + 1)))
+        zero = self.const(0, wa + 1)
+        built = []  # (row bits, its sign bit x2): row = d_k * a - x2
+        for k in range(rows):
+            x0, x1, x2 = (self.extract(bb, 2 * k + i, 1) for i in range(3))
+            one = self.emit(comb.XorOp([x0, x1]))
+            two = self.emit(comb.MuxOp(one, self.const(0, 1), self.emit(comb.XorOp([x1, x2]))))
+            m = self.emit(comb.MuxOp(one, one_a, self.emit(comb.MuxOp(two, two_a, zero))))
+            sign = self.emit(comb.ReplicateOp(x2, _int(wa + 1)))
+            built.append((self.emit(comb.XorOp([m, sign], attr_dict={"hgq.booth": UnitAttr()})), x2))
+        big = 2 * max(ahi, -alo)  # |d_k * a| at most
+        acc = None  # the running sum: (bits, shift, lo, hi)
+        for k in reversed(range(rows)):
+            row, x2 = built[k]
+            s = 2 * k
+            if acc is None:
+                lo, hi = -big, big
+            else:
+                lo, hi = (acc[2] << (acc[1] - s)) - big, (acc[3] << (acc[1] - s)) + big
+            width = _signed_width(lo, hi)
+            operands = [self.resize(row, True, width), self.resize(x2, False, width)]
+            if acc is not None:
+                operands.insert(0, self.align_term(acc[0], acc[1], acc[2] < 0, s, width))
+            elif corrected:
+                top = self.extract(b, tb.width - 1, 1)
+                extra = self.emit(comb.MuxOp(top, sa, self.const(0, wa)))
+                lo, hi = lo + (min(alo, 0) << 1), hi + (max(ahi, 0) << 1)
+                width = _signed_width(lo, hi)
+                operands = [self.align_term(extra, tb.width, alo < 0, s, width), self.resize(row, True, width),
+                            self.resize(x2, False, width)]
+            acc = (self.emit(comb.AddOp(operands, attr_dict=attrs)), s, lo, hi)
+        return self.align_term(acc[0], acc[1], acc[2] < 0, 0, w)
 
     def align_term(self, bits: SSAValue, shift: int, signed: bool, to: int, width: int) -> SSAValue:
         """A term's bits at shift `to` (<= its own), sign- or zero-extended to `width` bits."""

@@ -375,7 +375,7 @@ class _HwBuilder:
             elif corrected:
                 top = self.extract(b, tb.width - 1, 1)
                 extra = self.emit(comb.MuxOp(top, sa, self.const(0, wa)))
-                lo, hi = lo + (min(alo, 0) << 1), hi + (max(ahi, 0) << 1)
+                lo, hi = lo + (min(alo, 0) << (tb.width - s)), hi + (max(ahi, 0) << (tb.width - s))
                 width = _signed_width(lo, hi)
                 operands = [self.align_term(extra, tb.width, alo < 0, s, width), self.resize(row, True, width),
                             self.resize(x2, False, width)]

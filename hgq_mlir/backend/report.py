@@ -241,9 +241,10 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
             return 0  # a bare constant operand folds into the carry chain (a rounding step)
         constant = [all(b[0] == "const" for b in o) for o in operands]
-        if any(constant) and all(_stored(o) for o in operands):
-            # a constant (a bias) added to a register or an input: the carry chain alone in
-            # Yosys synth_xilinx; added to logic, synthesis merges it into a multi-operand sum
+        if any(constant) and all(_stored(o) or _from_primitive(v) for o, v in zip(operands, op.operands)):
+            # a constant (a bias) added to a register, an input or an instantiated ternary
+            # adder: the carry chain alone in Yosys synth_xilinx; added to logic, synthesis
+            # merges it into a multi-operand sum
             return 0
         lhs, rhs = (_known_zero_lsbs(o) for o in operands)
         extent = max(_extent(o) for o in operands)
@@ -272,6 +273,16 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
 def is_ternary(op: Operation) -> bool:
     """A ternary adder (a `comb.add` marked `hgq.ternary` by lower-fx-to-hw)."""
     return isinstance(op, comb.AddOp) and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
+
+
+def _from_primitive(v: SSAValue) -> bool:
+    """`v` carries, through wiring, only constants and bits of ternary adders written as
+    LUT6_2 and CARRY8 primitives (which synthesis keeps as they are)."""
+    owner = v.owner
+    if isinstance(owner, _WIRES):
+        return all(_from_primitive(u) or isinstance(u.owner, hw.ConstantOp) for u in owner.operands)
+    return (isinstance(owner, Operation) and is_ternary(owner)
+            and owner.attributes["hgq.ternary"].data == "primitive")
 
 
 def is_booth_row(op: Operation) -> bool:

@@ -2,6 +2,7 @@
 
     pip install da4ml==0.6.0        # benchmark-only extra; the package never imports it
     python tools/bench_compile.py [--models jsc,conv2d,muon,large] [--no-da4ml]
+    python tools/bench_compile.py --whole --models jsc [--runs 3]   # against alkaid 0.8.2
 
 Models: `jsc` (examples/jsc.keras, the README's dense example), `conv2d` (8x8 image
 Conv2D+MaxPool+Dense), `muon` (Conv1D + residual + tanh table + dense), `large` (an
@@ -11,6 +12,9 @@ Per stage: wall time, and the stage's peak resident memory above its start (samp
 5 ms, so C++ allocations count too); per run: the process's peak RSS above the loaded
 model. da4ml's stages: trace_model (HGQ2's tracer, CMVM solved inside), comb_trace,
 VerilogModel.write; ours: import, each pass of hgq-standard, write_rtl.
+`--whole` times the two whole commands instead, `hgq-opt M -t verilog -o OUT --quiet` and
+`alkaid convert M OUT --flavor verilog -n 0 --latency-cutoff -1`, alternating, and prints
+the median of each and their ratio.
 """
 
 from __future__ import annotations
@@ -131,14 +135,57 @@ def run(tool: str, path: Path, root: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one whole process, by GNU time."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as log:
+        t = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", log.name, *cmd], capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return wall, int(log.read().split()[-1]) / 1024
+
+
+def whole_process(names: list[str], runs: int) -> None:
+    """Both whole processes, TensorFlow (or not) included, alternating: the medians and their ratio."""
+    import statistics
+
+    if not Path("/usr/bin/time").exists():
+        sys.exit("--whole needs GNU time (/usr/bin/time: apt-get install time)")
+    with tempfile.TemporaryDirectory(prefix="bench-whole-") as tmp:
+        root = Path(tmp)
+        for name in names:
+            path = build(name, root)
+            cmds = {"ours": ["hgq-opt", str(path), "-t", "verilog", "-o", str(root / "ours"), "--quiet"],
+                    "alkaid": ["alkaid", "convert", str(path), str(root / "alkaid"), "--flavor", "verilog", "-n", "0",
+                               "--latency-cutoff", "-1"]}
+            times: dict[str, list] = {tool: [] for tool in cmds}
+            for _ in range(runs):
+                for tool, cmd in cmds.items():
+                    times[tool].append(_timed(cmd))
+            print(f"== {name} ({path.name}), {runs} runs each, alternating")
+            for tool, rows in times.items():
+                walls = ", ".join(f"{w:.2f}" for w, _ in rows)
+                print(f"  {tool:6} {walls} s: median {statistics.median(w for w, _ in rows):.2f} s, "
+                      f"peak RSS {max(m for _, m in rows):.0f} MB")
+            ratio = statistics.median(w for w, _ in times["ours"]) / statistics.median(w for w, _ in times["alkaid"])
+            print(f"  ratio ours/alkaid (medians): {ratio:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     ap.add_argument("--no-da4ml", action="store_true", help="only our compiler")
+    ap.add_argument("--whole", action="store_true",
+                    help="whole processes against alkaid 0.8.2 (hgq-opt -t verilog, alkaid convert), medians")
+    ap.add_argument("--runs", type=int, default=3, help="runs per tool with --whole (default 3)")
     ap.add_argument("--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(*args.worker)
+        return
+    if args.whole:
+        whole_process(args.models.split(","), args.runs)
         return
     tools = ["ours"] if args.no_da4ml else ["ours", "da4ml"]
     if not args.no_da4ml:

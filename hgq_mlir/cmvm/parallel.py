@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -39,14 +40,29 @@ def solve_all(candidates: list[tuple], report: Callable[[int, int], None] | None
 
 
 def _idle_core() -> bool:
-    """Whether a forked helper would get a core of its own: there is a second core, the
-    one-minute load leaves one idle (as `make -l` judges it: the test suite's workers, a
-    batch of compiles already use them all), and this process may have children (not a
-    daemon such as a Dask worker, not a helper itself)."""
+    """Whether a forked helper would get a core of its own: there is a second core, no other
+    task is running on it now (the test suite's workers, a batch of compiles), and this
+    process may have children (not a daemon such as a Dask worker, not a helper itself)."""
     cores = os.cpu_count() or 1
     if not enabled or cores < 2 or _in_worker or mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
         return False
-    return os.getloadavg()[0] < cores - 0.5
+    return runnable_elsewhere() < cores - 1
+
+
+def runnable_elsewhere() -> float:
+    """Tasks ready to run besides this one, now (Linux's count in /proc/loadavg, the least of
+    three looks 2 ms apart; elsewhere the one-minute load): the load average trails by a
+    minute, so it would still count the compile that just finished."""
+    try:
+        counts = []
+        for n in range(3):
+            if n:
+                time.sleep(0.002)
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+        return min(counts)
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0]
 
 
 def _solve_some(candidates: list[tuple]) -> list:

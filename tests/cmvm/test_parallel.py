@@ -14,7 +14,7 @@ def _where(k: int) -> tuple[int, int]:
 def _idle_second_core(monkeypatch):
     monkeypatch.setattr(parallel, "enabled", True)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    monkeypatch.setattr(parallel, "runnable_elsewhere", lambda: 0)
 
 
 def test_order_kept_and_a_second_process_used(monkeypatch):
@@ -34,9 +34,13 @@ def test_one_core_solves_here(monkeypatch):
 
 def test_busy_cores_solve_here(monkeypatch):
     _idle_second_core(monkeypatch)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.9, 1.9))
+    monkeypatch.setattr(parallel, "runnable_elsewhere", lambda: 1)  # another task on the second core
     out = parallel.solve_all([(_where, (k,), {}) for k in range(3)])
     assert {pid for _, pid in out} == {os.getpid()}
+
+
+def test_runnable_count_excludes_this_process():
+    assert 0 <= parallel.runnable_elsewhere() < 64
 
 
 def test_same_graph_on_one_and_two_cores(monkeypatch):

@@ -221,8 +221,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     if is_ternary(op):
         # one LUT6_2 per bit of the chain (the lowering keeps pass-through low bits outside);
         # instantiated primitives stay as written, inferred ones lose the bits nobody reads
-        if op.attributes["hgq.ternary"].data == "primitive":
-            return w
+        # (Yosys removes a primitive whose output nobody reads, as it drops unread inferred bits)
         return min(w, need.get(op.results[0], 0).bit_length())
     if isinstance(op, comb.AddOp) and any(_carries_booth_row(v) for v in op.operands):
         # a Booth row's select logic and the running sum share one LUT per bit, from the row's
@@ -256,8 +255,10 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         if zero_side and not _into_registers(op.result, (seq.CompRegOp, comb.MuxOp, comb.ICmpOp)):
             # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
-            # becomes the flip-flop's synchronous reset, into a max pool's select it merges
-            return (read + 1) // 3
+            # becomes the flip-flop's synchronous reset, into a max pool's select it merges;
+            # into the next quantizer's rounding step (a constant added) most bits are a LUT2
+            # driving that carry chain (3 in 5, fitted with Yosys on the calibration designs)
+            return (3 * read + 2) // 5 if _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
         return 0 if _absorbed(op.result) else read
@@ -273,6 +274,23 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
 def is_ternary(op: Operation) -> bool:
     """A ternary adder (a `comb.add` marked `hgq.ternary` by lower-fx-to-hw)."""
     return isinstance(op, comb.AddOp) and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
+
+
+def _into_rounding(v: SSAValue, bits: dict) -> bool:
+    """Some use of `v` (through wiring) is an adder with an all-constant operand."""
+    stack, seen = [v], set()
+    while stack:
+        u = stack.pop()
+        for use in u.uses:
+            user = use.operation
+            if isinstance(user, _WIRES):
+                if user not in seen:
+                    seen.add(user)
+                    stack.append(user.results[0])
+            elif isinstance(user, comb.AddOp | comb.SubOp) and any(
+                    all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user.operands):
+                return True
+    return False
 
 
 def _from_primitive(v: SSAValue) -> bool:

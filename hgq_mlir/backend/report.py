@@ -277,19 +277,16 @@ def is_ternary(op: Operation) -> bool:
 
 
 def _into_rounding(v: SSAValue, bits: dict) -> bool:
-    """Some use of `v` (through wiring) is an adder with an all-constant operand."""
-    stack, seen = [v], set()
-    while stack:
-        u = stack.pop()
-        for use in u.uses:
-            user = use.operation
-            if isinstance(user, _WIRES):
-                if user not in seen:
-                    seen.add(user)
-                    stack.append(user.results[0])
-            elif isinstance(user, comb.AddOp | comb.SubOp) and any(
-                    all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user.operands):
+    """Some use of `v`, through wiring, is an adder with an all-constant operand (the next
+    quantizer's rounding step)."""
+    for use in v.uses:
+        user = use.operation
+        if isinstance(user, _WIRES):
+            if _into_rounding(user.results[0], bits):
                 return True
+        elif isinstance(user, comb.AddOp | comb.SubOp) and any(
+                all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user.operands):
+            return True
     return False
 
 

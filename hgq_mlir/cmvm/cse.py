@@ -32,10 +32,6 @@ from hgq_mlir.cmvm.sum_tree import plan_trees, sum_narrow, ternary_depth
 DEFAULT_DEPTH_SLACK = 1
 
 
-def _ceil_log2(v: int) -> int:
-    return (v - 1).bit_length() if v > 1 else 0
-
-
 def _ceil_log(v: int, base: int) -> int:
     """The least k with base**k >= v."""
     k, p = 0, 1

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hgq_mlir.cmvm.csd import sum_terms
-from hgq_mlir.cmvm.cse import _ceil_log2, solve_cse
+from hgq_mlir.cmvm.cse import _ceil_log, solve_cse
 from hgq_mlir.cmvm.graph import AdderGraph, Term
 
 MAX_SHIFT = 3  # relative shifts tried between two columns
@@ -50,7 +50,7 @@ def column_forest(w: np.ndarray, bounds: Sequence[int]) -> tuple[list[tuple[int,
     np.fill_diagonal(best, -1)
 
     parent: list[tuple[int, int, int] | None] = [None] * n_out
-    need = [_ceil_log2(int(v)) for v in own]  # minimum depth of what each column's stage 1 computes
+    need = [_ceil_log(int(v), 2) for v in own]  # minimum depth of what each column's stage 1 computes
     budget = list(bounds)  # depth each column's y may take, tightened by its descendants
     js, ks = np.nonzero(best > 0)
     for idx in np.argsort(-best[js, ks], kind="stable"):
@@ -66,7 +66,7 @@ def column_forest(w: np.ndarray, bounds: Sequence[int]) -> tuple[list[tuple[int,
         if cycle:
             continue
         s, g = (int(v) for v in how[j, k])
-        m = _ceil_log2(int(own[j] - best[j, k] - 1))  # the correction's minimum depth
+        m = _ceil_log(int(own[j] - best[j, k] - 1), 2)  # the correction's minimum depth
         if budget[j] - 1 < m:
             continue
         # the ancestors must finish a level earlier than their new descendant
@@ -96,7 +96,7 @@ def solve_two_stage(w: np.ndarray, input_bits: Sequence[int], depth_slack: int, 
         return None
     w = w.astype(np.int64)
     own = csd_weight(w).sum(axis=0)
-    bounds = [_ceil_log2(int(v)) + depth_slack for v in own]
+    bounds = [_ceil_log(int(v), 2) + depth_slack for v in own]
     parent, budget = column_forest(w, bounds)
     if all(p is None for p in parent):
         return None

@@ -6,7 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hgq_mlir.cmvm import csd_digits, solve
-from hgq_mlir.cmvm.cse import _ceil_log2
+
+
+def ceil_log2(v: int) -> int:
+    """The least k with 2**k >= v."""
+    return (v - 1).bit_length() if v > 1 else 0
 
 
 def _check(w, ranges, slack, method="cse"):
@@ -25,7 +29,7 @@ def _check(w, ranges, slack, method="cse"):
         if digits == 0:
             assert t is None
         else:
-            limit = _ceil_log2(digits) + (slack if method == "cse" else 0)
+            limit = ceil_log2(digits) + (slack if method == "cse" else 0)
             assert r.graph.depths()[t.node] <= limit, f"column {c} too deep"
     return r
 
@@ -130,7 +134,7 @@ def test_two_stage_exact_within_depth_and_cheaper(slack, seed):
     depths = g.depths()
     for c in range(w.shape[1]):
         digits = sum(len(csd_digits(int(v))) for v in w[:, c])
-        assert depths[g.outputs[c].node] <= _ceil_log2(digits) + slack, f"column {c} too deep"
+        assert depths[g.outputs[c].node] <= ceil_log2(digits) + slack, f"column {c} too deep"
     if slack:  # with a level to spare the forest must pay off (at none it may not: the solver keeps the cheaper)
         assert g.n_adders < solve_cse(w, [8] * w.shape[0], slack).n_adders
 
@@ -149,7 +153,7 @@ def test_binary_digits_exact_and_within_depth(case, slack):
     for c in range(w.shape[1]):
         digits = sum(len(csd_digits(int(v))) for v in w[:, c])
         if digits:
-            assert depths[g.outputs[c].node] <= _ceil_log2(digits) + slack, f"column {c} too deep"
+            assert depths[g.outputs[c].node] <= ceil_log2(digits) + slack, f"column {c} too deep"
         else:
             assert g.outputs[c] is None
 
@@ -190,7 +194,7 @@ def test_narrow_sum_exact_within_bound_and_cheaper(extra):
         ranges = extend_ranges(narrow, list(ranges_in))
         for col in cols:
             load = sum(1 << d for d, _ in col)
-            bound = _ceil_log2(load) + extra
+            bound = ceil_log2(load) + extra
             narrow.outputs.append(sum_narrow(narrow, col, ranges, bound))
             huffman.outputs.append(sum_terms(huffman, col))
             assert narrow.depths()[narrow.outputs[-1].node] <= bound
@@ -235,7 +239,7 @@ def test_ternary_graphs_exact_and_no_deeper(n_in, n_out, bits, seed):
     for c, t in enumerate(ternary.graph.outputs):
         if t is not None:
             digits = sum(len(csd_digits(int(v))) for v in w[:, c] if v)
-            assert depths[t.node] <= _ceil_log2(digits) + 1, f"column {c} too deep"
+            assert depths[t.node] <= ceil_log2(digits) + 1, f"column {c} too deep"
     assert ternary.luts <= binary.luts and ternary.luts == estimate_luts(ternary.graph, ranges)
 
 

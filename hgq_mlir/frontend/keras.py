@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +38,33 @@ def load_keras(path: str | os.PathLike):
     if not p.is_file():
         raise FrontendError(f"{path}: no such model file")
     _quiet_tensorflow()
-    import hgq as _hgq
-    import keras
+    with _interrupt_after_imports():
+        import hgq as _hgq
+        import keras
 
     try:
         return keras.models.load_model(p, compile=False)
     except Exception as e:  # Keras raises many kinds for a bad file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise FrontendError(f"{path}: cannot load Keras model: {first}") from None
+
+
+@contextmanager
+def _interrupt_after_imports():
+    """Hold Ctrl-C until TensorFlow, jax and Keras are imported, then raise it: their C++
+    modules do not survive a KeyboardInterrupt halfway through their initialization (the
+    process can crash at exit). Only in the main thread, where Python handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def check_h5_model(path: str | os.PathLike) -> None:

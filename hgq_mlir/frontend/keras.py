@@ -83,16 +83,6 @@ def check_h5_model(path: str | os.PathLike) -> None:
         raise FrontendError(f"{printable(str(path))}: an HDF5 (.h5) model file without a Keras model config")
 
 
-# Layer classes whose import reads weights and quantizer parameters and evaluates no float
-# function of the layer (no table, no square root, no division): Keras's numpy backend gives
-# exactly the IR TensorFlow gives for them, and starts in half the time.
-READ_ONLY_LAYERS = frozenset({
-    "InputLayer", "QDense", "QConv1D", "QConv2D", "QConv3D", "QEinsumDense", "QDot", "QEinsum", "Quantizer",
-    "QAdd", "QSubtract", "QMaximum", "QMinimum", "QMultiply", "QAveragePow2", "Concatenate",
-    "Flatten", "Reshape", "Dropout", "Permute", "RepeatVector",
-    *(f"ZeroPadding{d}D" for d in (1, 2, 3)), *(f"Cropping{d}D" for d in (1, 2, 3)),
-    *(f"UpSampling{d}D" for d in (1, 2, 3)), *(f"Q{g}MaxPooling{d}D" for g in ("", "Global") for d in (1, 2, 3)),
-})
 READ_ONLY_ACTIVATIONS = (None, "linear", "relu")
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
@@ -258,8 +248,20 @@ def _reshape(block: Block, layer, ins: list[tuple]) -> tuple:
     return x, r, tuple(int(d) for d in layer.compute_output_shape((None, *shape))[1:])
 
 
-@layer_kind("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
-            "UpSampling1D", "UpSampling2D", "UpSampling3D", "Permute", "RepeatVector")
+# layers that only move elements (and pad zeros)
+MOVES = (*(f"{kind}{d}D" for kind in ("ZeroPadding", "Cropping", "UpSampling") for d in (1, 2, 3)),
+         "Permute", "RepeatVector")
+# Layer classes whose import reads weights and quantizer parameters and evaluates no float
+# function of the layer (no table, no square root, no division): Keras's numpy backend gives
+# exactly the IR TensorFlow gives for them, and starts in half the time.
+READ_ONLY_LAYERS = frozenset({
+    "InputLayer", "QDense", "QConv1D", "QConv2D", "QConv3D", "QEinsumDense", "QDot", "QEinsum", "Quantizer",
+    "Concatenate", "Flatten", "Reshape", "Dropout", *MERGES, *MOVES,
+    *(f"Q{g}MaxPooling{d}D" for g in ("", "Global") for d in (1, 2, 3)),
+})
+
+
+@layer_kind(*MOVES)
 def _rearrange(block: Block, layer, ins: list[tuple]) -> tuple:
     """A layer that only moves elements (and pads zeros): wiring, found by running the layer
     on element labels."""

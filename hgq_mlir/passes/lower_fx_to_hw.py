@@ -45,7 +45,7 @@ from hgq_mlir.backend.manifest import interface_attr
 from hgq_mlir.backend.names import Namer, module_name
 from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
-from hgq_mlir.fixed import format_bounds
+from hgq_mlir.fixed import format_bounds, range_width
 
 
 from dataclasses import dataclass
@@ -103,10 +103,6 @@ def _low_bit(low: int) -> IntegerAttr:
 def booth_rows(t: fx.FixedType) -> int:
     """Radix-4 Booth rows of a multiplier operand of type t."""
     return (t.width + 1) // 2
-
-
-def _signed_width(lo: int, hi: int) -> int:
-    return max(max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + int(lo < 0), 1)
 
 
 class _HwBuilder:
@@ -343,11 +339,9 @@ class _HwBuilder:
         wa = ta.width + (0 if ta.signed else 1)  # a as a signed value
         sa = self.resize(a, ta.signed, wa)
         rows = booth_rows(tb)
-        # an unsigned b is recoded as signed, and a * 2^width added where its top bit is set:
-        # that row joins the top row's adder (their selects share a LUT)
-        corrected = not tb.signed
-        bb = self.emit(comb.ConcatOp([self.resize(b, tb.signed or corrected, 2 * rows), self.const(0, 1)],
-                                     _int(2 * rows + 1)))
+        # b is recoded as signed; for an unsigned b, a * 2^width is added where its top bit is
+        # set: that row joins the top row's adder (their selects share a LUT)
+        bb = self.emit(comb.ConcatOp([self.resize(b, True, 2 * rows), self.const(0, 1)], _int(2 * rows + 1)))
         one_a = self.resize(sa, True, wa + 1)
         two_a = self.emit(comb.ConcatOp([sa, self.const(0, 1)], _int(wa + 1)))
         zero = self.const(0, wa + 1)
@@ -368,15 +362,15 @@ class _HwBuilder:
                 lo, hi = -big, big
             else:
                 lo, hi = (acc[2] << (acc[1] - s)) - big, (acc[3] << (acc[1] - s)) + big
-            width = _signed_width(lo, hi)
+            width = range_width(lo, hi)
             operands = [self.resize(row, True, width), self.resize(x2, False, width)]
             if acc is not None:
                 operands.insert(0, self.align_term(acc[0], acc[1], acc[2] < 0, s, width))
-            elif corrected:
+            elif not tb.signed:
                 top = self.extract(b, tb.width - 1, 1)
                 extra = self.emit(comb.MuxOp(top, sa, self.const(0, wa)))
                 lo, hi = lo + (min(alo, 0) << (tb.width - s)), hi + (max(ahi, 0) << (tb.width - s))
-                width = _signed_width(lo, hi)
+                width = range_width(lo, hi)
                 operands = [self.align_term(extra, tb.width, alo < 0, s, width), self.resize(row, True, width),
                             self.resize(x2, False, width)]
             acc = (self.emit(comb.AddOp(operands, attr_dict=attrs)), s, lo, hi)
@@ -405,8 +399,7 @@ class _HwBuilder:
         s = min(xs, ys)
         xlo, xhi, ylo, yhi = xlo << (xs - s), xhi << (xs - s), ylo << (ys - s), yhi << (ys - s)
         lo, hi = (xlo - yhi, xhi - ylo) if subtract else (xlo + ylo, xhi + yhi)
-        width = max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + int(lo < 0)
-        width = max(width, 1)
+        width = range_width(lo, hi)
         xa = self.align_term(xb, xs, xlo < 0, s, width)
         ya = self.align_term(yb, ys, ylo < 0, s, width)
         op = comb.SubOp(xa, ya, attr_dict=attrs) if subtract else comb.AddOp([xa, ya], attr_dict=attrs)

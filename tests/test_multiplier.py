@@ -3,6 +3,7 @@ simulated RTL with each multiplier kind: exhaustive where both operands together
 12 bits, random beyond; exact products from Python integers as the reference."""
 
 import itertools
+import re
 import shutil
 
 import numpy as np
@@ -38,12 +39,12 @@ def _multipliers() -> func.FuncOp:
     return func.FuncOp("mults", ((), ()), Region(block))
 
 
-def _vectors() -> np.ndarray:
-    """(N, 2 * combos) mantissas: every pair where the two widths sum to 12 bits or less."""
+def _vectors(n: int = N) -> np.ndarray:
+    """(n, 2 * combos) mantissas: every pair where the two widths sum to log2(n) bits or less."""
     rng = np.random.default_rng(0)
     cols = []
     for wa, sa, wb, sb in COMBOS:
-        v = np.arange(N) if wa + wb <= 12 else rng.integers(0, 1 << (wa + wb), size=N)
+        v = np.arange(n) if 1 << (wa + wb) <= n else rng.integers(0, 1 << (wa + wb), size=n)
         for bits, w, signed in ((v & ((1 << wa) - 1), wa, sa), ((v >> wa) & ((1 << wb) - 1), wb, sb)):
             cols.append(bits - (bits >> (w - 1) << w) if signed else bits)
     return np.stack(cols, axis=1).astype(np.int64)
@@ -64,10 +65,10 @@ def test_fx_interpreter_products():
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog is not installed")
-@pytest.mark.parametrize("multiplier", ["lut", "dsp"])
-def test_rtl_products(multiplier, tmp_path):
+@pytest.mark.parametrize("multiplier, ternary", [("lut", "primitive"), ("lut", "off"), ("dsp", "primitive")])
+def test_rtl_products(multiplier, ternary, tmp_path):
     module = ModuleOp([_multipliers()])
-    LowerFxToHw(multiplier=multiplier).apply(Context(), module)
+    LowerFxToHw(multiplier=multiplier, ternary=ternary).apply(Context(), module)
     files = render_rtl(module)
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -76,20 +77,28 @@ def test_rtl_products(multiplier, tmp_path):
     interface = json.loads(files["mults.json"])
     report = json.loads(files["report.json"])
     assert report["dsps"] == (len(COMBOS) if multiplier == "dsp" else 0)
-    x = _vectors()
+    verilog = tmp_path / "mults.v"
+    text = verilog.read_text()
+    primitives = multiplier == "lut" and ternary == "primitive"  # Booth rows as LUT6 + CARRY8
+    assert ("LUT6 #(" in text) == primitives
+    # iverilog runs the LUT6/CARRY8 netlist about 40 ms a vector: exhaustive up to 9 bits there
+    x = _vectors(512 if primitives else N)
     want = _expected(x)
-
-    sim = pick_simulator("auto", report["adders"])
+    sim = pick_simulator("auto", report["adders"], primitives)
 
     def mismatches(verilog) -> int:
         got = simulate(verilog, interface, {"inp": x}, sim)["out"]
         return sum(int((np.asarray(got[k], dtype=object) != want[:, k]).sum()) for k in range(len(COMBOS)))
 
-    verilog = tmp_path / "mults.v"
     assert mismatches(verilog) == 0
-    # negative control: the first adder (lut) or product (dsp) turned into a subtraction
-    text = verilog.read_text()
-    op = " + " if multiplier == "lut" else " * "
-    assert op in text
-    verilog.write_text(text.replace(op, " - ", 1))
+    # negative control: the first Booth row's LUT6 has its function complemented, or the
+    # first adder (lut) or product (dsp) is turned into a subtraction
+    if primitives:
+        init = re.search(r"LUT6 #\(\.INIT\(64'h([0-9a-f]{16})\)\)", text)
+        flipped = f"{int(init.group(1), 16) ^ (1 << 64) - 1:016x}"
+        verilog.write_text(text[: init.start(1)] + flipped + text[init.end(1):])
+    else:
+        op = " + " if multiplier == "lut" else " * "
+        assert op in text
+        verilog.write_text(text.replace(op, " - ", 1))
     assert mismatches(verilog) > 0

@@ -52,19 +52,20 @@ def _model(name: str, combos: list, dot: bool) -> ModuleOp:
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
 
 
-def _synth(tmp_path, name: str, combos: list, dot: bool, multiplier: str) -> tuple[dict, dict]:
-    """(the report, Yosys's cell counts) of the model lowered with `multiplier`."""
+def _synth(tmp_path, name: str, combos: list, dot: bool, multiplier: str, ternary: str = "primitive") -> tuple[dict, dict]:
+    """(the report, Yosys's cell counts) of the model lowered with `multiplier` and `ternary`."""
     module = _model(name, combos, dot)
-    LowerFxToHw(multiplier=multiplier).apply(Context(), module)
+    LowerFxToHw(multiplier=multiplier, ternary=ternary).apply(Context(), module)
     files = render_rtl(module)
     verilog = tmp_path / f"{name}.v"
     verilog.write_text(files[f"{name}.v"])
     return json.loads(files["report.json"]), yosys_cells(verilog, name)
 
 
+@pytest.mark.parametrize("ternary", ["primitive", "off"])  # Booth rows as LUT6 + CARRY8, or inferred adders
 @pytest.mark.parametrize(("name", "combos", "dot"), [("dot", DOT, True), ("products", PRODUCTS, False)])
-def test_lut_multiplier_luts_within_5_percent(tmp_path, name, combos, dot):
-    report, cells = _synth(tmp_path, name, combos, dot, "lut")
+def test_lut_multiplier_luts_within_5_percent(tmp_path, name, combos, dot, ternary):
+    report, cells = _synth(tmp_path, name, combos, dot, "lut", ternary)
     yosys = sum(v for k, v in cells.items() if k.startswith("LUT"))
     assert cells.get("DSP48E2", 0) == report["dsps"] == 0
     assert report["luts"] > 0 and abs(report["luts"] / yosys - 1) <= 0.05, (report["luts"], yosys, cells)

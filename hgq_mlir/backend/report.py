@@ -223,6 +223,11 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         # instantiated primitives stay as written, inferred ones lose the bits nobody reads
         # (Yosys removes a primitive whose output nobody reads, as it drops unread inferred bits)
         return min(w, need.get(op.results[0], 0).bit_length())
+    if is_booth_primitive(op):
+        # one LUT6 per bit the row reaches (its select and the sum's bit); above it the carry
+        # chain carries the sum's bits alone
+        row = bits.get(op.operands[1]) or [("op",)] * w
+        return sum(1 for b in row[: need.get(op.results[0], 0).bit_length()] if b[0] != "const")
     if isinstance(op, comb.AddOp) and any(_carries_booth_row(v) for v in op.operands):
         # a Booth row's select logic and the running sum share one LUT per bit, from the row's
         # first bit up (its bits below the sum's known zeros need their LUT too); a row plus a
@@ -291,13 +296,19 @@ def _into_rounding(v: SSAValue, bits: dict) -> bool:
 
 
 def _from_primitive(v: SSAValue) -> bool:
-    """`v` carries, through wiring, only constants and bits of ternary adders written as
-    LUT6_2 and CARRY8 primitives (which synthesis keeps as they are)."""
+    """`v` carries, through wiring, only constants and bits of ternary adders or Booth rows'
+    adders written as LUT6(_2) and CARRY8 primitives (which synthesis keeps as they are)."""
     owner = v.owner
     if isinstance(owner, _WIRES):
         return all(_from_primitive(u) or isinstance(u.owner, hw.ConstantOp) for u in owner.operands)
-    return (isinstance(owner, Operation) and is_ternary(owner)
-            and owner.attributes["hgq.ternary"].data == "primitive")
+    return isinstance(owner, Operation) and (is_booth_primitive(owner) or is_ternary(owner)
+                                             and owner.attributes["hgq.ternary"].data == "primitive")
+
+
+def is_booth_primitive(op: Operation) -> bool:
+    """A Booth row's adder written as LUT6 and CARRY8 primitives (a `comb.add` marked
+    `hgq.booth = "primitive"` by lower-fx-to-hw)."""
+    return isinstance(op, comb.AddOp) and op.attributes.get("hgq.booth") == StringAttr("primitive")
 
 
 def is_booth_row(op: Operation) -> bool:

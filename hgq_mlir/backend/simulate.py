@@ -142,7 +142,7 @@ def self_checking_testbench(interface: dict, n: int, stem: str) -> str:
     )
 
 
-PRIMITIVES = ("LUT6_2", "CARRY8")  # the Xilinx primitives the Verilog target instantiates
+PRIMITIVES = ("LUT6_2", "LUT6", "CARRY8")  # the Xilinx primitives the Verilog target instantiates
 
 
 def uses_primitives(verilog_text: str) -> bool:

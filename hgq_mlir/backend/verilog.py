@@ -100,6 +100,20 @@ def lut6_2_init(inverted: tuple[bool, bool, bool]) -> int:
     return init
 
 
+def booth_lut6_init(inverted: bool) -> int:
+    """INIT of one Booth-row adder bit's LUT6: I0 the running sum's bit, I1 = a_j, I2 = a_{j-1},
+    I3-I5 = b's recoding bits x0, x1, x2; O = sum ^ row_j with row_j = (one ? a_j : two ? a_{j-1} : 0)
+    ^ x2 (^ 1 where the row's bit is inverted), one = x0 ^ x1, two = !one & (x1 ^ x2)."""
+    init = 0
+    for idx in range(64):
+        total, a, a2, x0, x1, x2 = (idx >> n & 1 for n in range(6))
+        one = x0 ^ x1
+        two = (1 - one) & (x1 ^ x2)
+        row = (a if one else a2 if two else 0) ^ x2 ^ int(inverted)
+        init |= (total ^ row) << idx
+    return init
+
+
 @dataclass(eq=False, repr=False)
 class VerilogPrinter(BasePrinter):
     """Prints one `hw.module` (with its `Interface`) as a Verilog module."""
@@ -209,6 +223,11 @@ class VerilogPrinter(BasePrinter):
     @print_op.register
     def _(self, op: comb.AddOp) -> None:
         res, w = self.result(op)
+        if "hgq.booth" in op.attributes:
+            if op.attributes["hgq.booth"] != StringAttr("primitive"):
+                raise UserError("comb.add: hgq.booth must be \"primitive\"")
+            self.booth_primitive(op, res, w)
+            return
         mark = op.attributes.get("hgq.ternary")
         if mark is None:
             self.wire(res, w, " + ".join(self.ref(v, op) for v in op.inputs))
@@ -264,8 +283,6 @@ class VerilogPrinter(BasePrinter):
         name = f"_n{self.count}"
         self.count += 1
         self.names[res] = name
-        chunks = -(-w // 8)
-        pad = 8 * chunks - w
         m_in, ci = int(carry >= 1), int(carry >= 2)
         init = lut6_2_init(tuple(inverted))
         self.lines.append(f"  wire [{w - 1}:0] {name}_s, {name}_m;  // a ternary adder: LUT6_2 O6, O5 per bit")
@@ -276,17 +293,86 @@ class VerilogPrinter(BasePrinter):
                 f"  LUT6_2 #(.INIT(64'h{init:016x})) {name}_l{i} (.O6({name}_s[{i}]), .O5({name}_m[{i}]), "
                 f".I0({a}), .I1({b}), .I2({c}), .I3({m}), .I4(1'b0), .I5(1'b1));")
         di = f"{name}_m[{w - 2}:0], " if w > 1 else ""
-        fill = f"{{{pad}{{1'b0}}}}, " if pad else ""
-        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_di = {{{fill}{di}1'b{m_in}}};")
-        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_ps = {{{fill}{name}_s}};")
+        self.carry_chain(name, w, f"{{{di}1'b{m_in}}}", f"{name}_s", f"1'b{ci}")
+
+    def carry_chain(self, name: str, w: int, di: str, s: str, ci: str) -> None:
+        """`name` = the w-bit sum of a CARRY8 chain with propagate bits `s`, generate inputs `di`
+        (w-bit expressions) and carry-in `ci`, one CARRY8 per 8 bits."""
+        chunks = -(-w // 8)
+        fill = f"{{{8 * chunks - w}{{1'b0}}}}, " if 8 * chunks > w else ""
+        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_di = {{{fill}{di}}};")
+        self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_ps = {{{fill}{s}}};")
         self.lines.append(f"  wire [{8 * chunks - 1}:0] {name}_o, {name}_co;")
         for k in range(chunks):
-            cin = f"{name}_co[{8 * k - 1}]" if k else f"1'b{ci}"
+            cin = f"{name}_co[{8 * k - 1}]" if k else ci
             hi, lo = 8 * k + 7, 8 * k
             self.lines.append(
                 f"  CARRY8 #(.CARRY_TYPE(\"SINGLE_CY8\")) {name}_c{k} (.CO({name}_co[{hi}:{lo}]), .O({name}_o[{hi}:{lo}]), "
                 f".CI({cin}), .CI_TOP(1'b0), .DI({name}_di[{hi}:{lo}]), .S({name}_ps[{hi}:{lo}]));")
         self.lines.append(f"  wire {_range(w)}{name} = {name}_o[{w - 1}:0];")
+
+    def booth_primitive(self, op: comb.AddOp, res: SSAValue, w: int) -> None:
+        """A Booth row's adder `sum + row + carry` (see `passes.lower_fx_to_hw`): per bit the row
+        reaches, one LUT6 (I0 the sum's bit, I1/I2 a_j/a_{j-1}, I3-I5 b's recoding bits,
+        O = sum ^ row), above it the sum's bit itself; DI = the sum's bit, CI = the carry."""
+        if len(op.inputs) != 3:
+            raise UserError(f"comb.add: a Booth row's adder has three operands (sum, row, carry), got {len(op.inputs)}")
+        total, row_in, carry_in = op.inputs
+        row, row_width = self.unextended(row_in)
+        carry, carry_width = self.unextended(carry_in)
+        parts = self.booth_row(row)
+        if parts is None or carry_width != 1:
+            raise UserError("comb.add: hgq.booth = \"primitive\" needs a zero-extended Booth row (comb.xor marked "
+                            "hgq.booth, as lower-fx-to-hw builds it) and a one-bit carry")
+        one_a, two_a, x0, x1, x2, inverted = parts
+        name = f"_n{self.count}"
+        self.count += 1
+        self.names[res] = name
+        lut = min(row_width, w)
+        self.lines.append(f"  wire [{w - 1}:0] {name}_s;  // a Booth row's adder: LUT6 per row bit, CARRY8")
+        for i in range(w):
+            a = self.bit(total, i, op)
+            if i >= lut:
+                self.lines.append(f"  assign {name}_s[{i}] = {a};")
+                continue
+            init = booth_lut6_init(bool(inverted >> i & 1))
+            ins = (a, self.bit(one_a, i, op), self.bit(two_a, i, op), *(self.bit(x, 0, op) for x in (x0, x1, x2)))
+            pins = ", ".join(f".I{n}({v})" for n, v in enumerate(ins))
+            self.lines.append(f"  LUT6 #(.INIT(64'h{init:016x})) {name}_l{i} (.O({name}_s[{i}]), {pins});")
+        self.carry_chain(name, w, self.ref(total, op), f"{name}_s", self.bit(carry, 0, op))
+
+    def unextended(self, v: SSAValue) -> tuple[SSAValue, int]:
+        """(x, the bits of v that are x's) for v = {0, x}, x[n-1:0] or x itself."""
+        o = v.owner
+        if isinstance(o, comb.ConcatOp) and len(o.inputs) == 2 and self.consts.get(o.inputs[0]) == 0:
+            return o.inputs[1], _width(o.inputs[1])
+        if isinstance(o, comb.ExtractOp) and o.low_bit.value.data == 0:
+            return o.input, _width(v)
+        return v, _width(v)
+
+    def booth_row(self, row: SSAValue):
+        """(a, 2a, x0, x1, x2, inverted bits) of a row `(one ? a : two ? 2a : 0) ^ {x2..} ^ inv`
+        with one = x0 ^ x1 and two = one ? 0 : x1 ^ x2, else None."""
+        x = row.owner
+        if not (isinstance(x, comb.XorOp) and "hgq.booth" in x.attributes and len(x.inputs) in (2, 3)):
+            return None
+        m, rep = x.inputs[:2]
+        inverted = self.consts.get(x.inputs[2]) if len(x.inputs) == 3 else 0
+        outer, sign = m.owner, rep.owner
+        if inverted is None or not isinstance(outer, comb.MuxOp) or not isinstance(sign, comb.ReplicateOp):
+            return None
+        inner, x2 = outer.false_value.owner, sign.input
+        one = outer.cond.owner
+        if not (isinstance(inner, comb.MuxOp) and self.consts.get(inner.false_value) == 0
+                and isinstance(one, comb.XorOp) and len(one.inputs) == 2 and _width(x2) == 1):
+            return None
+        x0, x1 = one.inputs
+        two = inner.cond.owner
+        if not (isinstance(two, comb.MuxOp) and two.cond == outer.cond and self.consts.get(two.true_value) == 0
+                and isinstance(two.false_value.owner, comb.XorOp)
+                and list(two.false_value.owner.inputs) == [x1, x2]):
+            return None
+        return outer.true_value, inner.true_value, x0, x1, x2, inverted
 
     @print_op.register
     def _(self, op: comb.XorOp) -> None:

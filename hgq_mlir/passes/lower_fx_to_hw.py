@@ -315,6 +315,8 @@ class _HwBuilder:
             ext = [self.resize(v, t.signed, w) for v, t in ((a, ta), (b, tb))]
             return self.emit(comb.MulOp(ext, attr_dict=attrs))
         if booth_rows(tb) < tb.width:  # Booth rows: half as many partial products
+            if self.ternary == "primitive":
+                return self.booth_primitive(a, ta, b, tb, w, attrs)
             return self.booth(a, ta, b, tb, w, attrs)
         alo, ahi = ta.mantissa_range()
         plus, minus = [], []  # terms (bits, shift, lo, hi): a value x * 2^shift with lo <= x <= hi
@@ -375,6 +377,45 @@ class _HwBuilder:
                             self.resize(x2, False, width)]
             acc = (self.emit(comb.AddOp(operands, attr_dict=attrs)), s, lo, hi)
         return self.align_term(acc[0], acc[1], acc[2] < 0, 0, w)
+
+    def booth_primitive(self, a: SSAValue, ta: fx.FixedType, b: SSAValue, tb: fx.FixedType, w: int,
+                        attrs) -> SSAValue:
+        """a * b with b radix-4 Booth recoded, each row added by one LUT6 per bit and a CARRY8
+        chain (a `comb.add` marked `hgq.booth = "primitive"`): the LUT takes the row's select
+        (a_j, a_{j-1} and b's three recoding bits) and the running sum's bit. Rows are not
+        sign-extended: a row r of W bits is read unsigned with its top bit inverted (r + 2^(W-1)),
+        and the constant -2^(W-1) per row is spread over the adders' two low bits, where the
+        running sum is zero, so above a row's top bit the chain carries alone, without LUTs."""
+        wa = ta.width + (0 if ta.signed else 1)  # a as a signed value
+        sa = self.resize(a, ta.signed, wa)
+        rows = (tb.width + (0 if tb.signed else 1) + 1) // 2  # b as a signed value, two bits a row
+        bb = self.emit(comb.ConcatOp([self.resize(b, tb.signed, 2 * rows), self.const(0, 1)], _int(2 * rows + 1)))
+        width = wa + 1
+        one_a = self.resize(sa, True, width)
+        two_a = self.emit(comb.ConcatOp([sa, self.const(0, 1)], _int(width)))
+        zero, top = self.const(0, width), self.const(1 << (width - 1), width)
+        offset = (-(1 << (width - 1)) * ((4 ** rows - 1) // 3)) % (1 << w)  # the rows' inverted tops
+        mark = {"hgq.booth": StringAttr("primitive"), **(attrs or {})}
+        acc = None  # the running sum, bits 2k+2 .. w-1
+        for k in reversed(range(rows)):
+            s = 2 * k
+            if s >= w:
+                continue
+            n = w - s
+            x0, x1, x2 = (self.extract(bb, s + i, 1) for i in range(3))
+            one = self.emit(comb.XorOp([x0, x1]))
+            two = self.emit(comb.MuxOp(one, self.const(0, 1), self.emit(comb.XorOp([x1, x2]))))
+            m = self.emit(comb.MuxOp(one, one_a, self.emit(comb.MuxOp(two, two_a, zero))))
+            row = self.emit(comb.XorOp([m, self.emit(comb.ReplicateOp(x2, _int(width))), top],
+                                       attr_dict={"hgq.booth": UnitAttr()}))
+            low = (offset >> s) & ((1 << min(n, 2)) - 1)
+            if acc is None:
+                sum_in = self.const(offset >> s, n)
+            else:
+                sum_in = self.emit(comb.ConcatOp([acc, self.const(low, 2)], _int(n)))
+            operands = [sum_in, self.resize(row, False, n), self.resize(x2, False, n)]
+            acc = self.emit(comb.AddOp(operands, attr_dict=mark))
+        return acc
 
     def align_term(self, bits: SSAValue, shift: int, signed: bool, to: int, width: int) -> SSAValue:
         """A term's bits at shift `to` (<= its own), sign- or zero-extended to `width` bits."""

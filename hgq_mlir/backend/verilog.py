@@ -13,7 +13,10 @@ as the mark says: `"infer"` as `a + b - c`; `"primitive"` as UltraScale primitiv
 `LUT6_2` per bit (I0-I2 the operand bits, a subtracted operand's inversion folded into
 INIT; I3 the previous bit's majority m_{i-1}; I5 = 1; O6 = a^b^c^m_{i-1} the propagate bit,
 O5 = m_i = majority(a, b, c)) and one `CARRY8` per 8 bits (S = O6, DI = m_{i-1}); the
-count of subtracted operands enters as m_{-1} and the chain's CI.
+count of subtracted operands enters as m_{-1} and the chain's CI. A `comb.add` marked
+`hgq.booth = "primitive"` (sum + row + carry, the row a LUT multiplier's Booth row) is one
+`LUT6` per row bit (the row's select and the sum's bit: O = sum ^ row) and a `CARRY8` chain
+(DI = the sum's bit, CI = the carry); above the row's top bit the sum's bits enter S alone.
 
 `VerilogTarget` is the `-t verilog` target of `hgq-opt`: it writes the RTL folder
 (`backend.rtl`) and prints the resource table on its output stream.

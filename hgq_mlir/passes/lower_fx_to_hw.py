@@ -12,11 +12,13 @@ Every function made of fx ops only (or of nothing: a model whose every output is
 constant and pruned) becomes one `hw.module`.
 
 A product of two values (`fx.mul`) becomes, by the `multiplier` option, either a multiplier
-in LUTs (`lut`: one partial product per bit of the narrower operand, each a select of the
-shifted wider operand, summed by a balanced adder tree; a signed operand's top bit weighs
--2^(w-1), so its partial product is subtracted), or the Verilog `*` (`dsp`: left to synthesis,
-which maps it onto DSP blocks). `auto` takes `lut` where the narrower operand has at most
-LUT_MULTIPLIER_BITS bits: there a handful of adders costs less than a DSP block.
+in LUTs (`lut`: the narrower operand radix-4 Booth recoded, one row d*a, d in -2..2, per two
+of its bits, the rows added from the top one down into a running sum; with ternary=primitive
+each row's adder is one `comb.add` marked `hgq.booth = "primitive"`, which the Verilog target
+writes as one LUT6 per row bit and a CARRY8 chain; a 1-bit operand is a select), or the
+Verilog `*` (`dsp`: left to synthesis, which maps it onto DSP blocks). `auto` takes `lut`
+where the narrower operand has at most LUT_MULTIPLIER_BITS bits: there a handful of adders
+costs less than a DSP block.
 
 A ternary adder (`fx.add3`) becomes, by the `ternary` option, one `comb.add` of three
 operands marked `hgq.ternary = "primitive"` or `"infer"` (the Verilog target writes it as
@@ -56,7 +58,8 @@ TERNARY = ("primitive", "infer", "off")
 @dataclass(frozen=True)
 class LowerFxToHw(ModulePass):
     """Options: multiplier (lut, dsp or auto: how a product of two values is built), ternary
-    (primitive, infer or off: how a ternary adder is built)."""
+    (primitive, infer or off: how a ternary adder is built; primitive also builds a LUT
+    multiplier's Booth rows from LUT6 + CARRY8)."""
 
     name = "lower-fx-to-hw"
 

@@ -39,8 +39,8 @@ class HgqStandard(ModulePass):
     format every model input element arrives in), multiplier (lut, dsp or auto: how a product
     of two computed values is built), ternary (primitive, infer or off: ternary adders, a + b + c
     on one carry chain, planned by the CMVM and fused by fx-fuse-ternary, built as UltraScale
-    LUT6_2 + CARRY8 primitives or as `a + b - c` for the vendor's inference; off: binary
-    adders only)."""
+    LUT6_2 + CARRY8 primitives, with a LUT multiplier's Booth rows as LUT6 + CARRY8, or as
+    `a + b - c` for the vendor's inference; off: binary adders only)."""
 
     name = "hgq-standard"
 

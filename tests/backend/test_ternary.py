@@ -163,6 +163,18 @@ def test_all_three_subtracted_is_refused():
         Parser(_ctx(), text).parse_module().verify()
 
 
+def test_booth_mark_on_a_plain_sum_is_refused():
+    """An adder marked as a Booth row's whose operand is no Booth row: one line naming the op,
+    not LUTs computing something else than the IR says."""
+    text = """hw.module @m(in %a : i6, in %b : i6, in %c : i6, out y : i6) {
+      %s = comb.add %a, %b, %c {hgq.booth = "primitive"} : i6
+      hw.output %s : i6
+    }"""
+    top = find_top(Parser(_ctx(), text).parse_module())
+    with pytest.raises(UserError, match="comb.add: hgq.booth"):
+        emit_verilog(top)
+
+
 def test_yosys_keeps_the_primitives(tmp_path):
     """One 9-bit ternary adder: Yosys synth_xilinx keeps one LUT6_2 per bit and two CARRY8,
     and the report counts the same LUTs."""

@@ -60,7 +60,10 @@ def test_pruned_model_ports_and_luts(trained_models, compiled):
     matter = _inputs_that_matter(model)
     assert kept <= matter
     assert len(kept) < len(plain_ports)
-    assert pruned["luts"] < plain["luts"]
+    # never more LUTs; how many fewer depends on the trained model (TensorFlow's threaded
+    # training is not bit-reproducible between runs: 1028 vs 1050 in one, equal in another),
+    # as the report's estimate already leaves out logic nothing reads
+    assert pruned["luts"] <= plain["luts"]
     assert pruned["luts_unpruned"] == plain["luts"]
     weights = sum(d["weights"] for d in pruned["layers"].values() if "weights" in d)
     zero_bits = sum(d["zero_bits"] for d in pruned["layers"].values() if "weights" in d)

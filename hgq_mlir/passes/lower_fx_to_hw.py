@@ -352,10 +352,7 @@ class _HwBuilder:
         zero = self.const(0, wa + 1)
         built = []  # (row bits, its sign bit x2): row = d_k * a - x2
         for k in range(rows):
-            x0, x1, x2 = (self.extract(bb, 2 * k + i, 1) for i in range(3))
-            one = self.emit(comb.XorOp([x0, x1]))
-            two = self.emit(comb.MuxOp(one, self.const(0, 1), self.emit(comb.XorOp([x1, x2]))))
-            m = self.emit(comb.MuxOp(one, one_a, self.emit(comb.MuxOp(two, two_a, zero))))
+            m, x2 = self.booth_select(bb, 2 * k, one_a, two_a, zero)
             sign = self.emit(comb.ReplicateOp(x2, _int(wa + 1)))
             built.append((self.emit(comb.XorOp([m, sign], attr_dict={"hgq.booth": UnitAttr()})), x2))
         big = 2 * max(ahi, -alo)  # |d_k * a| at most
@@ -381,6 +378,15 @@ class _HwBuilder:
             acc = (self.emit(comb.AddOp(operands, attr_dict=attrs)), s, lo, hi)
         return self.align_term(acc[0], acc[1], acc[2] < 0, 0, w)
 
+    def booth_select(self, bb: SSAValue, s: int, one_a: SSAValue, two_a: SSAValue,
+                     zero: SSAValue) -> tuple[SSAValue, SSAValue]:
+        """(|d| * a, x2) of the Booth row recoded from bits s-1, s, s+1 of b (bb holds b one bit
+        up): |d| = 1 where x0 ^ x1, 2 where x0 = x1 != x2, else 0; x2 is the row's sign."""
+        x0, x1, x2 = (self.extract(bb, s + i, 1) for i in range(3))
+        one = self.emit(comb.XorOp([x0, x1]))
+        two = self.emit(comb.MuxOp(one, self.const(0, 1), self.emit(comb.XorOp([x1, x2]))))
+        return self.emit(comb.MuxOp(one, one_a, self.emit(comb.MuxOp(two, two_a, zero)))), x2
+
     def booth_primitive(self, a: SSAValue, ta: fx.FixedType, b: SSAValue, tb: fx.FixedType, w: int,
                         attrs) -> SSAValue:
         """a * b with b radix-4 Booth recoded, each row added by one LUT6 per bit and a CARRY8
@@ -405,10 +411,7 @@ class _HwBuilder:
             if s >= w:
                 continue
             n = w - s
-            x0, x1, x2 = (self.extract(bb, s + i, 1) for i in range(3))
-            one = self.emit(comb.XorOp([x0, x1]))
-            two = self.emit(comb.MuxOp(one, self.const(0, 1), self.emit(comb.XorOp([x1, x2]))))
-            m = self.emit(comb.MuxOp(one, one_a, self.emit(comb.MuxOp(two, two_a, zero))))
+            m, x2 = self.booth_select(bb, s, one_a, two_a, zero)
             row = self.emit(comb.XorOp([m, self.emit(comb.ReplicateOp(x2, _int(width))), top],
                                        attr_dict={"hgq.booth": UnitAttr()}))
             low = (offset >> s) & ((1 << min(n, 2)) - 1)

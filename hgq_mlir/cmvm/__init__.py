@@ -22,7 +22,7 @@ import numpy as np
 from hgq_mlir import progress
 
 from hgq_mlir.cmvm.csd import csd_digit_count, csd_digits, solve_csd
-from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, solve_cse
+from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK, _ceil_log, solve_cse
 from hgq_mlir.cmvm.decompose import solve_two_stage
 from hgq_mlir.cmvm.parallel import solve_all
 from hgq_mlir.cmvm.graph import (
@@ -103,12 +103,23 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
     graphs = solve_all(candidates, progress.solve)
     if len(graphs) == 1:
         return graphs[0]
+    # every output within its depth bound (or no deeper than the plain solve's where that
+    # cannot reach it): a cheaper graph never buys its LUTs with latency
+    bound = [_ceil_log(int(n), 2) + depth_slack for n in csd_digit_count(w).sum(axis=0)]
+    limit = [max(b, d) for b, d in zip(bound, _output_depths(graphs[0]))]
     best, cost = graphs[0], estimate_luts(graphs[0], input_ranges)
     for g in graphs[1:]:  # the cheapest graph kept, the earliest of equals
-        c = estimate_luts(g, input_ranges) if g is not None else cost
+        if g is None or any(d > m for d, m in zip(_output_depths(g), limit)):
+            continue
+        c = estimate_luts(g, input_ranges)
         if c < cost:
             best, cost = g, c
     return best
+
+
+def _output_depths(graph: AdderGraph) -> list[int]:
+    depth = graph.depths()
+    return [0 if t is None else depth[t.node] for t in graph.outputs]
 
 
 def solve(w, input_ranges: Sequence[tuple[int, int]] | None = None, depth_slack: int = DEFAULT_DEPTH_SLACK,

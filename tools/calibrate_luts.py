@@ -3,12 +3,12 @@ with ternary adders on and off, on the designs the estimate was fitted to and on
 apart from the fitting.
 
     python tools/calibrate_luts.py [MODEL.keras ...] [--ternary primitive,off] [-p PIPELINE]
-                                   [--set fitted|held|all]
+                                   [--set fitted|held|all] [--keep DIR]
 
 The report's constants (report.py, cmvm/graph.py) were fitted on the `fitted` designs:
-examples/jsc.keras and the test-model kinds of tests/zoo.py trained with seed 1. The `held`
-designs are never used to fit anything: the same kinds trained with seed 2 (other weights,
-other pruning) and the small 6-4-3 model; the tool reports the error on each set apart.
+examples/jsc.keras, the test-model kinds of tests/zoo.py trained with seed 1 and the small
+6-4-3 model. The `held` designs are never used to fit anything: the same kinds trained with
+seed 2 (other weights, other pruning); the tool reports the error on each set apart.
 Given models are reported as `given`. Per design and ternary mode: estimated and synthesized
 LUTs (a LUT6_2 counts as one), the error, FFs, SRLs, ternary adders, and synthesis time.
 """
@@ -41,17 +41,20 @@ def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:
     out = []
     if which in ("fitted", "all"):
         out.append(("fitted", "jsc.keras", root / "examples" / "jsc.keras"))
+        path = tmp / "tiny-s3.keras"
+        if not path.exists():
+            zoo.build_tiny_model(seed=3).save(path)
+        out.append(("fitted", "tiny-s3", path))
         for kind in zoo.KINDS:
             path = tmp / f"{kind}-s1.keras"
-            zoo.build_model(kind, seed=1).save(path)
+            if not path.exists():
+                zoo.build_model(kind, seed=1).save(path)
             out.append(("fitted", f"{kind}-s1", path))
     if which in ("held", "all"):
-        path = tmp / "tiny-s3.keras"
-        zoo.build_tiny_model(seed=3).save(path)
-        out.append(("held", "tiny-s3", path))
         for kind in zoo.KINDS:
             path = tmp / f"{kind}-s2.keras"
-            zoo.build_model(kind, seed=2).save(path)
+            if not path.exists():
+                zoo.build_model(kind, seed=2).save(path)
             out.append(("held", f"{kind}-s2", path))
     return out
 
@@ -62,10 +65,14 @@ def main() -> None:
     ap.add_argument("-p", "--passes", default="hgq-standard", help="the pipeline (ternary=... is added to it)")
     ap.add_argument("--ternary", default="primitive,off", help="comma-separated modes (primitive, infer, off)")
     ap.add_argument("--set", default="all", choices=("fitted", "held", "all"), help="standard designs to run")
+    ap.add_argument("--keep", metavar="DIR", help="keep the trained designs in DIR and reuse those already there "
+                    "(TensorFlow's training is not bit-reproducible: the same file, the same design)")
     args = ap.parse_args()
     modes = [m for m in args.ternary.split(",") if m]
     with tempfile.TemporaryDirectory() as tmp:
-        todo = [("given", Path(m).stem, Path(m)) for m in args.models] or designs(args.set, Path(tmp))
+        folder = Path(args.keep) if args.keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        todo = [("given", Path(m).stem, Path(m)) for m in args.models] or designs(args.set, folder)
         print(f"{'set':<7} {'design':<16} {'ternary':<10} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} "
               f"{'LUT6_2':>7} {'tern.':>6} {'est FFs':>8} {'yosys FFs':>9} {'synth s':>8}", flush=True)
         errors: dict[tuple[str, str], list[float]] = {}

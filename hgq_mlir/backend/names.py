@@ -5,7 +5,8 @@ SystemVerilog keyword, at most `MAX_LENGTH` characters. `verilog_name` maps any 
 one (characters outside `[A-Za-z0-9_]` become `_`; a name that starts with a digit or `_`,
 or is empty, gets a `p` in front; a keyword gets a `_` behind; an over-long name is cut and
 ends with a digest of the whole). Legal names map to themselves. Internal wires are named
-`_n<N>`: no legalized name starts with `_`, so none collides with them.
+`_n<N>` and table functions `_t<N>`: no legalized name starts with `_`, so none collides
+with them.
 
 `Namer` keeps names unique inside one scope (a module's ports, the files of one build):
 a second name that legalizes to a taken one gets `_1`, `_2`, ... behind it.

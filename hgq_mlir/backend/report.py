@@ -12,6 +12,7 @@ from xdsl.ir import Operation, SSAValue
 from hgq_mlir.backend.attrs import record
 from hgq_mlir.backend.names import printable
 from hgq_mlir.cmvm.graph import adder_luts
+from hgq_mlir.tables import table_luts
 
 _WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
 
@@ -245,15 +246,26 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
             return 0  # a bare constant operand folds into the carry chain (a rounding step)
         constant = [all(b[0] == "const" for b in o) for o in operands]
-        if any(constant) and all(_stored(o) or _from_primitive(v) for o, v in zip(operands, op.operands)):
-            # a constant (a bias) added to a register, an input or an instantiated ternary
-            # adder: the carry chain alone in Yosys synth_xilinx; added to logic, synthesis
-            # merges it into a multi-operand sum
+        if isinstance(op, comb.AddOp) and any(o[0] != ZERO and all(b == ZERO for b in o[1:]) for o in operands):
+            return 0  # a single bit added at the bottom: the carry chain's carry-in (Yosys alumacc)
+        w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
+        if any(constant) and all(c or _stored(o) or _carries_sum_apart(v, o[:w]) for c, o, v
+                                 in zip(constant, operands, op.operands)):
+            # a constant (a bias) added to a register, an input or a sum Yosys keeps apart:
+            # the carry chain alone in Yosys synth_xilinx (its S inputs take the bits as they are)
             return 0
         lhs, rhs = (_known_zero_lsbs(o) for o in operands)
         extent = max(_extent(o) for o in operands)
-        w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
-        return adder_luts(w, lhs, rhs, extent) + _select_carry_inputs(op, operands, w)
+        passed = 0
+        if not any(constant) and not _in_macc(op, operands, w, need):
+            # a bit where one operand is constant (above a zero-extended operand's top) puts the
+            # other operand's bit on the carry chain's S as it is: no LUT
+            # (a small table's bit there still needs its own LUT: it shares none with the adder)
+            tables = [_absorbed_table(v) for v in op.operands[:2]]
+            passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
+                         if (operands[0][i][0] == "const" and not tables[1])
+                         or (operands[1][i][0] == "const" and not tables[0]))
+        return adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
@@ -263,17 +275,71 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # becomes the flip-flop's synchronous reset, into a max pool's select it merges;
             # into the next quantizer's rounding step (a constant added) most bits are a LUT2
             # driving that carry chain (3 in 5, fitted with Yosys on the calibration designs)
-            return (3 * read + 2) // 5 if _into_rounding(op.result, bits) else (read + 1) // 3
+            return read if _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
         return 0 if _absorbed(op.result) else read
     if isinstance(op, hw.ArrayGetOp):
+        if _absorbed_table(op.result):
+            return 0  # each output bit and the adder's bit fit one 6-LUT: ABC merges them
         return _table_luts(op)
     if isinstance(op, comb.ICmpOp):
         if any(isinstance(v.owner, hw.ConstantOp) for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         return (op.lhs.type.width.data + 1) // 2
     return 0
+
+
+def _absorbed_table(v: SSAValue) -> bool:
+    """`v` is, through wiring, a table read on fewer than six index bits that only binary
+    adders read: each of its bits fits one 6-LUT with the adder's bit."""
+    owner = v.owner
+    while isinstance(owner, _WIRES) and len(owner.operands) == 1:
+        v, owner = owner.operands[0], owner.operands[0].owner
+    if isinstance(owner, comb.ConcatOp):
+        parts = [u for u in owner.operands if not isinstance(u.owner, hw.ConstantOp)]
+        if len(parts) != 1:
+            return False
+        return _absorbed_table(parts[0])
+    return isinstance(owner, hw.ArrayGetOp) and _width_of(owner.index.type) < 6 and _into_adders(owner.result)
+
+
+def _into_adders(v: SSAValue) -> bool:
+    """Every use of `v`, through wiring, is a binary adder's operand."""
+    for use in v.uses:
+        user = use.operation
+        if isinstance(user, _WIRES):
+            if not _into_adders(user.results[0]):
+                return False
+        elif not (isinstance(user, comb.AddOp | comb.SubOp) and len(user.operands) == 2):
+            return False
+    return bool(v.uses)
+
+
+def _merges(adder: Operation, read: list, need: dict) -> bool:
+    """Yosys alumacc merges the inferred `adder` into the adder reading `read` (its bits there):
+    the sum has one reader and is read whole, in place, at its own width."""
+    if is_ternary(adder) or is_booth_primitive(adder) or not isinstance(adder, comb.AddOp | comb.SubOp):
+        return False
+    v = adder.results[0]
+    if len(list(v.uses)) != 1:
+        return False
+    width = need.get(v, 0).bit_length()
+    return len(read) == width and all(b[0] == "op" and b[1] == id(v) and b[2] == i for i, b in enumerate(read))
+
+
+def _in_macc(op: Operation, operands: list[list], w: int, need: dict) -> bool:
+    """`op` is part of a multi-operand sum Yosys builds as one macc (an operand merged into it,
+    or it merged into its one reader)."""
+    for v, o in zip(op.operands, operands, strict=False):
+        if isinstance(v.owner, Operation) and _merges(v.owner, o[:w], need):
+            return True
+        for u in v.owner.operands if isinstance(v.owner, _WIRES) else ():
+            if isinstance(u.owner, comb.AddOp | comb.SubOp) and _merges(u.owner, o[:w], need):
+                return True
+    (r,) = op.results
+    users = [use.operation for use in r.uses]
+    return len(users) == 1 and isinstance(users[0], comb.AddOp | comb.SubOp) and not is_ternary(users[0])
 
 
 def is_ternary(op: Operation) -> bool:
@@ -295,14 +361,28 @@ def _into_rounding(v: SSAValue, bits: dict) -> bool:
     return False
 
 
-def _from_primitive(v: SSAValue) -> bool:
-    """`v` carries, through wiring, only constants and bits of ternary adders or Booth rows'
-    adders written as LUT6(_2) and CARRY8 primitives (which synthesis keeps as they are)."""
-    owner = v.owner
-    if isinstance(owner, _WIRES):
-        return all(_from_primitive(u) or isinstance(u.owner, hw.ConstantOp) for u in owner.operands)
-    return isinstance(owner, Operation) and (is_booth_primitive(owner) or is_ternary(owner)
-                                             and owner.attributes["hgq.ternary"].data == "primitive")
+def _carries_sum_apart(v: SSAValue, read: list) -> bool:
+    """`v` carries, through wiring, constants and carry chains' sums that Yosys does not merge
+    with a constant added to `v`: instantiated primitives', and inferred sums whose `read`
+    bits are shifted or extended. A sum read as the adder leaves it (each read bit at its own
+    place, no extension bit), Yosys alumacc merges with the constant into a three-operand
+    sum: a carry-save row and an adder."""
+    sums, stack = set(), [v]
+    while stack:
+        owner = stack.pop().owner
+        if isinstance(owner, _WIRES):
+            stack.extend(owner.operands)
+        elif isinstance(owner, comb.AddOp | comb.SubOp):
+            sums.add(owner)
+        elif not isinstance(owner, hw.ConstantOp):
+            return False
+    for adder in sums:
+        if is_booth_primitive(adder) or is_ternary(adder) and adder.attributes["hgq.ternary"].data == "primitive":
+            continue
+        own = [(i, b[2]) for i, b in enumerate(read) if b[0] == "op" and b[1] == id(adder.results[0])]
+        if all(i == k for i, k in own) and len({k for _, k in own}) == len(own):
+            return False
+    return bool(sums)
 
 
 def is_booth_primitive(op: Operation) -> bool:
@@ -386,20 +466,10 @@ def dsp_blocks(op: comb.MulOp, bits: dict) -> int:
 
 
 def _table_luts(op: hw.ArrayGetOp) -> int:
-    """A constant table, per output bit: one 6-LUT per distinct non-constant 64-entry slice
-    (the low six index bits), plus the select among k such slices, about k/4 LUTs beyond what
-    the free MUXF7/F8 absorb (fitted on Yosys synth_xilinx of tanh and sigmoid tables, 8-9
-    index bits, and on the distinct 7- to 10-bit tables of a trained QEinsumDenseT and QDenseT
-    model, each synthesized alone, weighted by use: Yosys 3 719 LUTs, this rule 3 656)."""
-    w = _width_of(op.result.type)
+    """A constant table (`tables.table_luts`: per output bit, one 6-LUT per distinct
+    non-constant 64-entry slice plus their selection)."""
     entries = [v.owner.value.value.data for v in reversed(op.input.owner.operands)]  # element 0 first
-    total = 0
-    for b in range(w):
-        column = [(e >> b) & 1 for e in entries]
-        slices = {tuple(column[i : i + 64]) for i in range(0, len(column), 64)}
-        k = sum(1 for c in slices if len(set(c)) > 1)
-        total += k + (k + 1) // 4
-    return total
+    return table_luts(entries, _width_of(op.result.type))
 
 
 def _width_of(t) -> int:

@@ -123,7 +123,9 @@ class VerilogPrinter(BasePrinter):
 
     names: dict[SSAValue, str] = field(default_factory=dict, init=False)
     consts: dict[SSAValue, int] = field(default_factory=dict, init=False)
-    strides: dict[SSAValue, int] = field(default_factory=dict, init=False)
+    tables: dict[SSAValue, tuple[int, ...]] = field(default_factory=dict, init=False)
+    functions: dict[tuple, str] = field(default_factory=dict, init=False)
+    function_text: list[str] = field(default_factory=list, init=False)
     lines: list[str] = field(default_factory=list, init=False)
     regs: list[str] = field(default_factory=list, init=False)
     outputs: list[str] = field(default_factory=list, init=False)
@@ -149,7 +151,7 @@ class VerilogPrinter(BasePrinter):
             self.lines.append(f"  always @(posedge {self.names[self.clock]}) begin")
             self.lines.extend(self.regs)
             self.lines.append("  end")
-        body = "\n".join(self.lines)
+        body = "\n".join(self.function_text + self.lines)
         ports = "(\n  " + ",\n  ".join(port_decls) + "\n)" if port_decls else "()"
         self.print_string(
             f"{header}"
@@ -421,27 +423,31 @@ class VerilogPrinter(BasePrinter):
 
     @print_op.register
     def _(self, op: hw.ArrayCreateOp) -> None:
-        # a constant table: one packed literal, element 0 in the low bits (CIRCT's layout),
-        # each entry padded to a power-of-two stride: Yosys maps a part-select at a
-        # non-power-of-two stride to a far larger mux (160 vs 40 LUTs for a 512x6 table)
-        res = op.results[0]
+        # a constant table: its entries (element 0 first; CIRCT lists it last), written as a
+        # function at its first read
         if any(v not in self.consts for v in op.inputs):
             raise UserError("hw.array_create: the Verilog target emits constant arrays only")
-        ew = _width(op.inputs[0])
-        stride = 1 << (ew - 1).bit_length()
-        packed = 0
-        for v in op.inputs:
-            packed = (packed << stride) | (self.consts[v] & ((1 << ew) - 1))
-        self.strides[res] = stride
-        w = stride * len(op.inputs)
-        self.wire(res, w, _literal(packed, w))
+        self.tables[op.results[0]] = tuple(self.consts[v] for v in reversed(op.inputs))
 
     @print_op.register
     def _(self, op: hw.ArrayGetOp) -> None:
+        """A table read calls one `case` function per distinct table and index width: synthesis
+        sees a ROM (Yosys builds it as LUTs and wide muxes; a part-select of one wide
+        constant vector instead makes Yosys exhaust memory on models with many tables)."""
         res, ew = self.result(op)
-        if op.input not in self.strides:
+        if op.input not in self.tables:
             raise UserError("hw.array_get: the Verilog target reads constant arrays (hw.array_create) only")
-        self.wire(res, ew, f"{self.ref(op.input, op)}[{self.ref(op.index, op)} * {self.strides[op.input]} +: {ew}]")
+        iw = _width(op.index)
+        key = (self.tables[op.input], iw, ew)
+        if key not in self.functions:
+            name = f"_t{len(self.functions)}"
+            rows = [f"      {iw}'d{i}: {name} = {_literal(e, ew)};" for i, e in enumerate(key[0])]
+            self.functions[key] = name
+            self.function_text.append(
+                f"  function automatic {_range(ew)}{name}(input {_range(iw)}i);\n    case (i)\n"
+                + "\n".join(rows)
+                + f"\n      default: {name} = {_literal(0, ew)};\n    endcase\n  endfunction")
+        self.wire(res, ew, f"{self.functions[key]}({self.ref(op.index, op)})")
 
     @print_op.register
     def _(self, op: seq.CompRegOp) -> None:

@@ -48,9 +48,8 @@ from hgq_mlir.backend.names import Namer, module_name
 from hgq_mlir.dialects import fx
 from hgq_mlir.errors import UserError
 from hgq_mlir.fixed import format_bounds, range_width
+from hgq_mlir.tables import residual_split
 
-
-from dataclasses import dataclass
 LUT_MULTIPLIER_BITS = 4
 TERNARY = ("primitive", "infer", "off")
 
@@ -458,16 +457,26 @@ class _HwBuilder:
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
         """hw.array_get on a constant array indexed by the input's raw bits. Codes the input never
-        takes repeat the nearest real entry: a smoother function maps to fewer LUTs."""
+        takes repeat the nearest real entry: a smoother function maps to fewer LUTs. Where the
+        table costs fewer LUTs as T(x) = A(x_hi) + R(x) (`tables.residual_split`), it is built
+        that way: A indexed by the top index bits, R narrower, one adder (modulo 2^w: exact)."""
         n = 1 << tin.width
         values = table.tolist()
         entries = [0] * n
         for code in range(n):
             m = code - n if tin.signed and code >= n // 2 else code  # the mantissa these bits hold
             entries[code] = values[min(max(m - lo, 0), len(values) - 1)]
+        split = residual_split(entries, tin.width, w)
+        if split is None:
+            return self.table(entries, x, w, attrs)
+        base = self.table(split.base, self.extract(x, tin.width - split.high, split.high), w, attrs)
+        residual = self.resize(self.table(split.residual, x, split.residual_width, attrs), False, w)
+        return self.emit(comb.AddOp([base, residual], attr_dict=attrs))
+
+    def table(self, entries, index: SSAValue, w: int, attrs) -> SSAValue:
         # as in CIRCT, the last operand of hw.array_create is element 0
         array = self.emit(hw.ArrayCreateOp(*[self.const(v, w) for v in reversed(entries)]))
-        get = hw.ArrayGetOp(array, x)
+        get = hw.ArrayGetOp(array, index)
         if attrs:
             get.attributes.update(attrs)
         return self.emit(get)

@@ -55,6 +55,87 @@ hw.module @t(in %clk: !seq.clock, in %a: i6, in %b: i8, out y: i12) {
 """
 DESIGNS["difference with a shifted minuend"] = SHIFTED_MINUEND
 
+# a bias added to a sum that reaches it shifted: Yosys keeps the two carry chains apart and
+# the bias's chain takes the sum's bits on S (no LUT)
+DESIGNS["bias after a shifted sum"] = """
+hw.module @t(in %a: i10, in %b: i10, out y: i14) {
+  %ma = comb.extract %a from 9 : (i10) -> i1
+  %xa = comb.concat %ma, %a : i1, i10
+  %mb = comb.extract %b from 9 : (i10) -> i1
+  %xb = comb.concat %mb, %b : i1, i10
+  %s = comb.sub %xa, %xb : i11
+  %ms = comb.extract %s from 10 : (i11) -> i1
+  %z = hw.constant 0 : i2
+  %sh = comb.concat %ms, %s, %z : i1, i11, i2
+  %k = hw.constant 95 : i14
+  %kk = comb.concat %k : i14
+  %y = comb.add %sh, %kk : i14
+  hw.output %y : i14
+}
+"""
+
+# the rounding of RND_CONV: a constant, then the kept LSB added at the bottom (the carry-in)
+DESIGNS["rounding bit as the carry-in"] = """
+hw.module @t(in %a: i10, in %b: i10, out y: i7) {
+  %ma = comb.extract %a from 9 : (i10) -> i1
+  %xa = comb.concat %ma, %a : i1, i10
+  %mb = comb.extract %b from 9 : (i10) -> i1
+  %xb = comb.concat %mb, %b : i1, i10
+  %s = comb.add %xa, %xb : i11
+  %ms = comb.extract %s from 10 : (i11) -> i1
+  %xs = comb.concat %ms, %s : i1, i11
+  %c = hw.constant 7 : i12
+  %e = comb.add %xs, %c : i12
+  %odd = comb.extract %s from 4 : (i11) -> i1
+  %z = hw.constant 0 : i11
+  %xo = comb.concat %z, %odd : i11, i1
+  %f = comb.add %e, %xo : i12
+  %y = comb.extract %f from 5 : (i12) -> i7
+  hw.output %y : i7
+}
+"""
+
+# an unsigned operand zero-extended under a signed one: above its top the chain takes the
+# other operand's bits on S
+DESIGNS["zero-extended operand"] = """
+hw.module @t(in %a: i8, in %b: i12, out y: i13) {
+  %z = hw.constant 0 : i5
+  %xa = comb.concat %z, %a : i5, i8
+  %mb = comb.extract %b from 11 : (i12) -> i1
+  %xb = comb.concat %mb, %b : i1, i12
+  %y = comb.add %xa, %xb : i13
+  hw.output %y : i13
+}
+"""
+
+# the same with the narrow operand signed: its sign bits are no constant, every bit is added
+DESIGNS["sign-extended operand"] = DESIGNS["zero-extended operand"].replace(
+    "%z = hw.constant 0 : i5\n  %xa = comb.concat %z, %a : i5, i8",
+    "%ma = comb.extract %a from 7 : (i8) -> i1\n  %z = comb.replicate %ma : (i1) -> i5\n  %xa = comb.concat %z, %a : i5, i8")
+
+# a ReLU select in front of the next quantizer's rounding step: one LUT per bit the rounding
+# reads (the select and the carry chain's propagate share it)
+DESIGNS["ReLU into rounding"] = """
+hw.module @t(in %x: i14, in %v: i3, out y: i8) {
+  %z4 = hw.constant 0 : i4
+  %xs = comb.concat %x, %z4 : i14, i4
+  %mv = comb.extract %v from 2 : (i3) -> i1
+  %ev = comb.replicate %mv : (i1) -> i15
+  %xv = comb.concat %ev, %v : i15, i3
+  %a = comb.add %xs, %xv : i18
+  %s = comb.extract %a from 17 : (i18) -> i1
+  %low = comb.extract %a from 0 : (i18) -> i17
+  %zero = hw.constant 0 : i17
+  %r = comb.mux %s, %zero, %low : i17
+  %f = hw.constant false
+  %rr = comb.concat %f, %r : i1, i17
+  %c = hw.constant 64 : i18
+  %q = comb.add %rr, %c : i18
+  %y = comb.extract %q from 7 : (i18) -> i8
+  hw.output %y : i8
+}
+"""
+
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()
@@ -82,3 +163,10 @@ def test_registered_bias_is_cheaper_than_merged_bias():
     stored = resource_report(_top(DESIGNS["bias after a register"]), {"top": "t", "latency": 0})["luts"]
     merged = resource_report(_top(DESIGNS["bias after an adder"]), {"top": "t", "latency": 0})["luts"]
     assert merged > stored
+
+
+def test_zero_extension_is_cheaper_than_sign_extension():
+    """Negative control for the zero-extension rule: the signed operand's sign bits cost."""
+    zero = resource_report(_top(DESIGNS["zero-extended operand"]), {"top": "t", "latency": 0})["luts"]
+    sign = resource_report(_top(DESIGNS["sign-extended operand"]), {"top": "t", "latency": 0})["luts"]
+    assert sign > zero

@@ -18,7 +18,8 @@ each row's adder is one `comb.add` marked `hgq.booth = "primitive"`, which the V
 writes as one LUT6 per row bit and a CARRY8 chain; a 1-bit operand is a select), or the
 Verilog `*` (`dsp`: left to synthesis, which maps it onto DSP blocks). `auto` takes `lut`
 where the narrower operand has at most LUT_MULTIPLIER_BITS bits: there a handful of adders
-costs less than a DSP block.
+costs less than a DSP block. A product no synthesis puts on a DSP block (a 1-bit operand, a
+result under DSP_MIN_RESULT bits) is built in LUTs with either option.
 
 A ternary adder (`fx.add3`) becomes, by the `ternary` option, one `comb.add` of three
 operands marked `hgq.ternary = "primitive"` or `"infer"` (the Verilog target writes it as
@@ -51,6 +52,7 @@ from hgq_mlir.fixed import format_bounds, range_width
 from hgq_mlir.tables import residual_split
 
 LUT_MULTIPLIER_BITS = 4
+DSP_MIN_RESULT = 9  # Yosys synth_xilinx maps a `*` to a DSP48E2 from a 9-bit result and 2-bit operands up
 TERNARY = ("primitive", "infer", "off")
 
 
@@ -313,7 +315,11 @@ class _HwBuilder:
     def mul(self, args: list[SSAValue], types: list[fx.FixedType], w: int, attrs) -> SSAValue:
         """The exact product of two mantissas in `w` bits (the result type holds it)."""
         (a, ta), (b, tb) = sorted(zip(args, types, strict=True), key=lambda p: -p[1].width)  # b: the narrower
-        if self.multiplier == "dsp" or (self.multiplier == "auto" and tb.width > LUT_MULTIPLIER_BITS):
+        # a product synthesis never puts on a DSP block (an operand of one bit or a result of
+        # fewer than DSP_MIN_RESULT bits: Yosys's and Vivado's mapping leave those in LUTs)
+        # is built in LUTs whatever the option, so the report counts what synthesis builds
+        fits = tb.width >= 2 and w >= DSP_MIN_RESULT
+        if fits and (self.multiplier == "dsp" or (self.multiplier == "auto" and tb.width > LUT_MULTIPLIER_BITS)):
             ext = [self.resize(v, t.signed, w) for v, t in ((a, ta), (b, tb))]
             return self.emit(comb.MulOp(ext, attr_dict=attrs))
         if booth_rows(tb) < tb.width:  # Booth rows: half as many partial products

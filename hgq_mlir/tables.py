@@ -10,6 +10,7 @@ bits, holds each segment's minimum, and R = T - A, a narrower table; one adder j
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,12 @@ SLICE = 64  # entries one 6-LUT holds
 
 
 def table_luts(entries: Sequence[int], width: int) -> int:
+    """6-LUTs of a table (`_table_luts`, memoized: a layer repeats one table per element)."""
+    return _table_luts(tuple(int(v) for v in entries), width)
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_luts(entries: tuple[int, ...], width: int) -> int:
     """6-LUTs of a table of `width`-bit entries (two's complement): per output bit, one per
     distinct non-constant 64-entry slice (k) plus the selection among them, k + (k + 1) // 4
     beyond the free MUXF7/F8 (fitted on Yosys synth_xilinx: tanh and sigmoid tables, 8-9
@@ -50,6 +57,12 @@ class ResidualSplit:
 
 
 def residual_split(entries: Sequence[int], index_width: int, width: int) -> ResidualSplit | None:
+    """`_residual_split`, memoized: a layer repeats one table per element."""
+    return _residual_split(tuple(int(v) for v in entries), index_width, width)
+
+
+@functools.lru_cache(maxsize=4096)
+def _residual_split(entries: tuple[int, ...], index_width: int, width: int) -> ResidualSplit | None:
     """The cheapest residual split of a table with 2^index_width `width`-bit entries (in
     index order, two's complement), or None where no split costs fewer LUTs than the table."""
     e = np.asarray(entries, dtype=np.int64)

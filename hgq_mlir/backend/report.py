@@ -273,8 +273,9 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
             # becomes the flip-flop's synchronous reset, into a max pool's select it merges;
-            # into the next quantizer's rounding step (a constant added) most bits are a LUT2
-            # driving that carry chain (3 in 5, fitted with Yosys on the calibration designs)
+            # into the next quantizer's rounding step (a constant added) each bit the rounding
+            # reads is one LUT, the select and that carry chain's propagate together (removing
+            # the selects from the example's Verilog removes exactly that many Yosys LUTs)
             return read if _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
@@ -319,7 +320,7 @@ def _into_adders(v: SSAValue) -> bool:
 def _merges(adder: Operation, read: list, need: dict) -> bool:
     """Yosys alumacc merges the inferred `adder` into the adder reading `read` (its bits there):
     the sum has one reader and is read whole, in place, at its own width."""
-    if is_ternary(adder) or is_booth_primitive(adder) or not isinstance(adder, comb.AddOp | comb.SubOp):
+    if is_ternary(adder) or _is_primitive(adder) or not isinstance(adder, comb.AddOp | comb.SubOp):
         return False
     v = adder.results[0]
     if len(list(v.uses)) != 1:
@@ -377,12 +378,18 @@ def _carries_sum_apart(v: SSAValue, read: list) -> bool:
         elif not isinstance(owner, hw.ConstantOp):
             return False
     for adder in sums:
-        if is_booth_primitive(adder) or is_ternary(adder) and adder.attributes["hgq.ternary"].data == "primitive":
+        if _is_primitive(adder):
             continue
         own = [(i, b[2]) for i, b in enumerate(read) if b[0] == "op" and b[1] == id(adder.results[0])]
         if all(i == k for i, k in own) and len({k for _, k in own}) == len(own):
             return False
     return bool(sums)
+
+
+def _is_primitive(op: Operation) -> bool:
+    """An adder written as LUT6(_2) and CARRY8 primitives (a ternary adder or a Booth row's):
+    synthesis keeps it as it is."""
+    return is_booth_primitive(op) or is_ternary(op) and op.attributes["hgq.ternary"].data == "primitive"
 
 
 def is_booth_primitive(op: Operation) -> bool:

@@ -55,15 +55,18 @@ hw.module @t(in %clk: !seq.clock, in %a: i6, in %b: i8, out y: i12) {
 """
 DESIGNS["difference with a shifted minuend"] = SHIFTED_MINUEND
 
-# a bias added to a sum that reaches it shifted: Yosys keeps the two carry chains apart and
-# the bias's chain takes the sum's bits on S (no LUT)
-DESIGNS["bias after a shifted sum"] = """
-hw.module @t(in %a: i10, in %b: i10, out y: i14) {
+# two sign-extended 10-bit inputs summed (or subtracted) into %s, 11 bits
+SUM = """
   %ma = comb.extract %a from 9 : (i10) -> i1
   %xa = comb.concat %ma, %a : i1, i10
   %mb = comb.extract %b from 9 : (i10) -> i1
   %xb = comb.concat %mb, %b : i1, i10
-  %s = comb.sub %xa, %xb : i11
+  %s = comb.{op} %xa, %xb : i11"""
+
+# a bias added to a sum that reaches it shifted: Yosys keeps the two carry chains apart and
+# the bias's chain takes the sum's bits on S (no LUT)
+DESIGNS["bias after a shifted sum"] = """
+hw.module @t(in %a: i10, in %b: i10, out y: i14) {""" + SUM.format(op="sub") + """
   %ms = comb.extract %s from 10 : (i11) -> i1
   %z = hw.constant 0 : i2
   %sh = comb.concat %ms, %s, %z : i1, i11, i2
@@ -76,12 +79,7 @@ hw.module @t(in %a: i10, in %b: i10, out y: i14) {
 
 # the rounding of RND_CONV: a constant, then the kept LSB added at the bottom (the carry-in)
 DESIGNS["rounding bit as the carry-in"] = """
-hw.module @t(in %a: i10, in %b: i10, out y: i7) {
-  %ma = comb.extract %a from 9 : (i10) -> i1
-  %xa = comb.concat %ma, %a : i1, i10
-  %mb = comb.extract %b from 9 : (i10) -> i1
-  %xb = comb.concat %mb, %b : i1, i10
-  %s = comb.add %xa, %xb : i11
+hw.module @t(in %a: i10, in %b: i10, out y: i7) {""" + SUM.format(op="add") + """
   %ms = comb.extract %s from 10 : (i11) -> i1
   %xs = comb.concat %ms, %s : i1, i11
   %c = hw.constant 7 : i12

@@ -41,22 +41,20 @@ def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:
     out = []
     if which in ("fitted", "all"):
         out.append(("fitted", "jsc.keras", root / "examples" / "jsc.keras"))
-        path = tmp / "tiny-s3.keras"
-        if not path.exists():
-            zoo.build_tiny_model(seed=3).save(path)
-        out.append(("fitted", "tiny-s3", path))
+        out.append(("fitted", "tiny-s3", _saved(tmp / "tiny-s3.keras", lambda: zoo.build_tiny_model(seed=3))))
         for kind in zoo.KINDS:
-            path = tmp / f"{kind}-s1.keras"
-            if not path.exists():
-                zoo.build_model(kind, seed=1).save(path)
-            out.append(("fitted", f"{kind}-s1", path))
+            out.append(("fitted", f"{kind}-s1", _saved(tmp / f"{kind}-s1.keras", lambda: zoo.build_model(kind, seed=1))))
     if which in ("held", "all"):
         for kind in zoo.KINDS:
-            path = tmp / f"{kind}-s2.keras"
-            if not path.exists():
-                zoo.build_model(kind, seed=2).save(path)
-            out.append(("held", f"{kind}-s2", path))
+            out.append(("held", f"{kind}-s2", _saved(tmp / f"{kind}-s2.keras", lambda: zoo.build_model(kind, seed=2))))
     return out
+
+
+def _saved(path: Path, train) -> Path:
+    """`path`, with the model `train()` builds saved there unless a design is there already."""
+    if not path.exists():
+        train().save(path)
+    return path
 
 
 def main() -> None:

@@ -90,7 +90,8 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
         raise ValueError(f"unknown CMVM method {method!r} (choose from {', '.join(SOLVERS)})")
     bits = [range_width(int(lo), int(hi)) for lo, hi in input_ranges]
     ranges = [(int(lo), int(hi)) for lo, hi in input_ranges]
-    digits = int(csd_digit_count(w).sum())
+    counts = csd_digit_count(w)
+    digits = int(counts.sum())
     # each candidate is a whole solve: the smaller the matrix, the more are worth their time
     plain = dict(input_ranges=ranges, ternary=ternary)
     candidates = [(solve_cse, (w, bits, depth_slack), plain)]
@@ -105,7 +106,7 @@ def _build_graph(w: np.ndarray, input_ranges: Sequence[tuple[int, int]], method:
         return graphs[0]
     # every output within its depth bound (or no deeper than the plain solve's where that
     # cannot reach it): a cheaper graph never buys its LUTs with latency
-    bound = [_ceil_log(int(n), 2) + depth_slack for n in csd_digit_count(w).sum(axis=0)]
+    bound = [_ceil_log(int(n), 2) + depth_slack for n in counts.sum(axis=0)]
     limit = [max(b, d) for b, d in zip(bound, _output_depths(graphs[0]))]
     best, cost = graphs[0], estimate_luts(graphs[0], input_ranges)
     for g in graphs[1:]:  # the cheapest graph kept, the earliest of equals

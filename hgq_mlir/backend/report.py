@@ -7,7 +7,7 @@ from collections import defaultdict
 import networkx as nx
 from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.builtin import IntegerType, StringAttr
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
 from hgq_mlir.backend.attrs import record
 from hgq_mlir.backend.names import printable
@@ -363,11 +363,11 @@ def _into_rounding(v: SSAValue, bits: dict) -> bool:
 
 
 def _carries_sum_apart(v: SSAValue, read: list) -> bool:
-    """`v` carries, through wiring, constants and carry chains' sums that Yosys does not merge
-    with a constant added to `v`: instantiated primitives', and inferred sums whose `read`
-    bits are shifted or extended. A sum read as the adder leaves it (each read bit at its own
-    place, no extension bit), Yosys alumacc merges with the constant into a three-operand
-    sum: a carry-save row and an adder."""
+    """`v` carries, through wiring, constants, stored bits and carry chains' sums that Yosys does
+    not merge with a constant added to `v`: instantiated primitives', and inferred sums whose `read`
+    bits are shifted or extended or that other logic reads too. A sum only this adder reads,
+    as the adder leaves it (each read bit at its own place, no extension bit), Yosys alumacc
+    merges with the constant into a three-operand sum: a carry-save row and an adder."""
     sums, stack = set(), [v]
     while stack:
         owner = stack.pop().owner
@@ -375,15 +375,28 @@ def _carries_sum_apart(v: SSAValue, read: list) -> bool:
             stack.extend(owner.operands)
         elif isinstance(owner, comb.AddOp | comb.SubOp):
             sums.add(owner)
-        elif not isinstance(owner, hw.ConstantOp):
+        elif not isinstance(owner, hw.ConstantOp | seq.CompRegOp | Block):  # a register's or an input's bits
             return False
     for adder in sums:
         if _is_primitive(adder):
             continue
         own = [(i, b[2]) for i, b in enumerate(read) if b[0] == "op" and b[1] == id(adder.results[0])]
-        if all(i == k for i, k in own) and len({k for _, k in own}) == len(own):
+        alone = len(_readers(adder.results[0])) == 1
+        if alone and all(i == k for i, k in own) and len({k for _, k in own}) == len(own):
             return False
     return bool(sums)
+
+
+def _readers(v: SSAValue) -> set[Operation]:
+    """The logic that reads `v`, through wiring."""
+    found, stack = set(), [v]
+    while stack:
+        for use in stack.pop().uses:
+            if isinstance(use.operation, _WIRES):
+                stack.extend(use.operation.results)
+            else:
+                found.add(use.operation)
+    return found
 
 
 def _is_primitive(op: Operation) -> bool:

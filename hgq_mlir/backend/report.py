@@ -254,7 +254,9 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # a constant (a bias) added to a register, an input or a sum Yosys keeps apart:
             # the carry chain alone in Yosys synth_xilinx (its S inputs take the bits as they are)
             return 0
-        lhs, rhs = (_known_zero_lsbs(o) for o in operands)
+        # a constant added to a sum Yosys merges with it: the carry-save row reads every bit,
+        # the constant's low zeros too
+        lhs, rhs = (0 if c else _known_zero_lsbs(o) for c, o in zip(constant, operands))
         extent = max(_extent(o) for o in operands)
         passed = 0
         if not any(constant) and not _in_macc(op, operands, w, need):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import re
@@ -332,7 +333,15 @@ class HgqOptMain(xDSLOptMain):
             force=self.args.force or target.force,
         )
         out = StringIO()
-        target.emit(self.ctx, prog, out)
+        # The report and the Verilog allocate millions of small objects and free no cycles; the
+        # IR (a million ops on a large layer) would be traversed by every full collection they
+        # trigger. Collected once (the lowered fx IR is garbage by now), it is left out of them.
+        gc.collect()
+        gc.freeze()
+        try:
+            target.emit(self.ctx, prog, out)
+        finally:
+            gc.unfreeze()
         from hgq_mlir.plots import write_plots
 
         report = json.loads((Path(target.out_dir) / "report.json").read_text())

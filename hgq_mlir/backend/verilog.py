@@ -133,6 +133,13 @@ class VerilogPrinter(BasePrinter):
     count: int = field(default=0, init=False)
 
     def print_module(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> None:
+        """Write the module's text on the stream (written as it is: BasePrinter.print_string
+        would split the whole text into lines to track the column)."""
+        self.stream.write(self.module_text(top, interface, header))
+
+    def module_text(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> str:
+        """The Verilog text of `top`, joined once from its lines (a large layer's text is
+        hundreds of megabytes: every copy counts)."""
         port_decls = []
         args = iter(top.body.block.args)
         for port in interface.ports:
@@ -151,17 +158,15 @@ class VerilogPrinter(BasePrinter):
             self.lines.append(f"  always @(posedge {self.names[self.clock]}) begin")
             self.lines.extend(self.regs)
             self.lines.append("  end")
-        body = "\n".join(self.function_text + self.lines)
         ports = "(\n  " + ",\n  ".join(port_decls) + "\n)" if port_decls else "()"
-        self.print_string(
-            f"{header}"
-            "`timescale 1ns / 1ps\n"
-            "/* verilator lint_off UNUSEDSIGNAL */  // bits dropped on purpose: wrap-around and rounding\n"
-            f"module {interface.top} {ports};\n"
-            f"{body}\nendmodule\n"
-            "/* verilator lint_on UNUSEDSIGNAL */\n",
-            indent=0,
-        )
+        head = (f"{header}"
+                "`timescale 1ns / 1ps\n"
+                "/* verilator lint_off UNUSEDSIGNAL */  // bits dropped on purpose: wrap-around and rounding\n"
+                f"module {interface.top} {ports};")
+        tail = "endmodule\n/* verilator lint_on UNUSEDSIGNAL */\n"
+        lines, self.lines = self.lines, []
+        body = [*self.function_text, *lines] or [""]
+        return "\n".join([head, *body, tail])
 
     # -- helpers ---------------------------------------------------------------
     def ref(self, v: SSAValue, op: Operation) -> str:
@@ -465,11 +470,7 @@ class VerilogPrinter(BasePrinter):
 
 def emit_verilog(top: hw.HWModuleOp, header: str = "", interface: Interface | None = None) -> str:
     """The Verilog text of `top` (hand-written hw IR without `hgq.interface` too)."""
-    from io import StringIO
-
-    out = StringIO()
-    VerilogPrinter(stream=out).print_module(top, interface or Interface.of(top, need_layout=False), header)
-    return out.getvalue()
+    return VerilogPrinter().module_text(top, interface or Interface.of(top, need_layout=False), header)
 
 
 @dataclass(frozen=True)

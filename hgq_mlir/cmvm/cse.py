@@ -175,7 +175,7 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
     load = [len(t) for t in terms]  # sum of base^depth over a column's terms
 
     occ: dict[tuple, set[tuple[int, int, int]]] = defaultdict(set)
-    pairs_of: dict[int, list[tuple]] = defaultdict(list)  # (key, entry) per term id (ids are unique)
+    pairs_of: dict[int, list[tuple]] = defaultdict(list)  # (occ[key], entry) per term id (ids are unique)
     heap: list[tuple[float, tuple]] = []
 
     jitter: dict[tuple, float] = {}
@@ -203,9 +203,10 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
             return None
         else:
             key, entry = (s1, s2, t2 - t1, g1 * g2), (c, a, b)
-        occ[key].add(entry)
-        pairs_of[a].append((key, entry))
-        pairs_of[b].append((key, entry))
+        where = occ[key]
+        where.add(entry)
+        pairs_of[a].append((where, entry))
+        pairs_of[b].append((where, entry))
         return key
 
     def add_pairs(c: int, tid: int) -> None:
@@ -215,15 +216,27 @@ def _solve_block(w: np.ndarray, input_bits, input_ranges, depth_slack: int, boun
                 heapq.heappush(heap, (-score(key, len(occ[key])), key))
 
     def drop_term(c: int, tid: int) -> None:
-        for key, entry in pairs_of.pop(tid, ()):
-            occ[key].discard(entry)
+        for where, entry in pairs_of.pop(tid, ()):
+            where.discard(entry)
         del terms[c][tid]
 
-    for c in range(n_out):
-        tids = list(terms[c])
-        for n, a in enumerate(tids):
-            for b in tids[n + 1 :]:
-                record(c, a, b)
+    for c in range(n_out):  # every pair of a column's digits (record inlined: a million pairs)
+        col = terms[c]
+        items = list(col.items())
+        for n, (a, (s1, t1, g1)) in enumerate(items):
+            pa = pairs_of[a]
+            for b, (s2, t2, g2) in items[n + 1 :]:
+                if t1 > t2 or (t1 == t2 and s1 > s2):
+                    key, entry = (s2, s1, t1 - t2, g1 * g2), (c, b, a)
+                elif s1 == s2 and t1 == t2:
+                    continue
+                else:
+                    key, entry = (s1, s2, t2 - t1, g1 * g2), (c, a, b)
+                where = occ[key]
+                where.add(entry)
+                pair = (where, entry)
+                pa.append(pair)
+                pairs_of[b].append(pair)
     for key, s in occ.items():
         if len(s) >= 2:
             heap.append((-score(key, len(s)), key))

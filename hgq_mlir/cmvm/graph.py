@@ -9,9 +9,10 @@ import numpy as np
 from hgq_mlir.fixed import range_width
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
-    """±(node << shift); node ids 0..n_in-1 are the inputs, then the adders in order."""
+    """±(node << shift); node ids 0..n_in-1 are the inputs, then the adders in order.
+    (Slotted: a large layer's graph holds a million of them.)"""
 
     node: int
     shift: int = 0
@@ -152,13 +153,48 @@ def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tupl
     return ranges
 
 
+def node_ranges(graph: AdderGraph, lo_in, hi_in) -> tuple[list[int], list[int]]:
+    """Exact (lo, hi) of every node (the inputs first) over the box lo_in[j] <= x_j <= hi_in[j]:
+    per node, the sum over inputs of min/max(c_j * lo_j, c_j * hi_j) for its coefficients c
+    (those of `coefficients()`). The coefficients are kept sparse and dropped after their
+    last reader: a large layer's dense coefficient matrix (nodes x inputs, Python ints)
+    would take gigabytes, while most of its nodes read a few inputs."""
+    n_in = graph.n_in
+    box = [(int(lo), int(hi)) for lo, hi in zip(lo_in, hi_in, strict=True)]
+    node_lo = [min(lo, hi) for lo, hi in box]
+    node_hi = [max(lo, hi) for lo, hi in box]
+    terms = [graph.terms(k) for k in range(len(graph.adders))]
+    last = {}  # node -> the last adder reading it
+    for k, ts in enumerate(terms):
+        for t in ts:
+            last[t.node] = k
+    coef: dict[int, dict[int, int]] = {j: {j: 1} for j in range(n_in) if j in last}
+    for k, ts in enumerate(terms):
+        row: dict[int, int] = {}
+        for t in ts:
+            f = -(1 << t.shift) if t.negative else 1 << t.shift
+            for j, c in coef[t.node].items():
+                row[j] = row.get(j, 0) + c * f
+        for t in ts:
+            if last.get(t.node) == k:
+                coef.pop(t.node, None)
+        lo = hi = 0
+        for j, c in row.items():
+            a, b = c * box[j][0], c * box[j][1]
+            if a <= b:
+                lo, hi = lo + a, hi + b
+            else:
+                lo, hi = lo + b, hi + a
+        node_lo.append(lo)
+        node_hi.append(hi)
+        if n_in + k in last:
+            coef[n_in + k] = row
+    return node_lo, node_hi
+
+
 def estimate_luts(graph: AdderGraph, input_ranges: list[tuple[int, int]]) -> int:
     """Total estimated LUTs of a graph over integer inputs in the given ranges (exact widths)."""
-    c = graph.coefficients()
-    lo_in = np.array([lo for lo, _ in input_ranges], dtype=object)
-    hi_in = np.array([hi for _, hi in input_ranges], dtype=object)
-    a, b = c * lo_in, c * hi_in
-    node_lo, node_hi = np.minimum(a, b).sum(axis=1), np.maximum(a, b).sum(axis=1)
+    node_lo, node_hi = node_ranges(graph, [lo for lo, _ in input_ranges], [hi for _, hi in input_ranges])
     widths = [range_width(int(lo), int(hi)) for lo, hi in zip(node_lo[: graph.n_in], node_hi[: graph.n_in])]
     total = 0
     for k in range(len(graph.adders)):

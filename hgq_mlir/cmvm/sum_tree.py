@@ -30,6 +30,7 @@ the rows whose best partner it consumed, so a column of n terms costs O(n^2) ove
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 
@@ -115,14 +116,14 @@ class _Sum:
     """A node of a planned sum tree: its value range, LSB, node width, sign, depth and the
     LUTs of its own adder (0 for a term)."""
 
-    __slots__ = ("cost", "depth", "fused", "hi", "kids", "lo", "lsb", "negative", "term", "width")
+    __slots__ = ("cost", "depth", "fused", "hi", "kids", "lo", "lsb", "negative", "pick", "saving", "term", "width")
 
     @staticmethod
     def leaf(term: Term, depth: int, value: tuple[int, int], width: int) -> _Sum:
         s = _Sum()
         s.lo, s.hi = value
         s.lsb, s.width, s.negative, s.depth, s.cost, s.kids, s.term = term.shift, width, term.negative, depth, 0, None, term
-        s.fused = None
+        s.fused = s.saving = None
         return s
 
     @staticmethod
@@ -136,7 +137,7 @@ class _Sum:
         top = max(x.width + x.lsb, y.width + y.lsb)
         s.cost = adder_luts(s.width, x.lsb - s.lsb, y.lsb - s.lsb, top - s.lsb)
         s.depth = max(x.depth, y.depth) + 1
-        s.kids, s.term, s.fused = (x, y), None, None
+        s.kids, s.term, s.fused, s.saving = (x, y), None, None, None
         return s
 
     def ternary_cost(self, child: _Sum) -> int:
@@ -165,6 +166,37 @@ def _fuse(root: _Sum, target: int | None = None) -> tuple[int, int]:
     most one pair, the most LUTs saved with the root no deeper than `target` (or, where the
     tree cannot be that shallow, as shallow as it can be; None: any depth).  A tree matching
     by dynamic programming over (node, depth allowed).  Returns (LUTs saved, root depth)."""
+    if root.saving is None:
+        _match(root)
+    saving = root.saving
+    none = float("-inf")
+    top = root.depth
+    reachable = [d for d in range(top + 1) if saving[d] > none]
+    depth = reachable[-1] if target is None else max(reachable[0], min(target, top))
+    if target is None:
+        depth = next(d for d in reachable if saving[d] == saving[top])  # as saving, the shallowest
+
+    todo = [(root, depth)]
+    while todo:
+        n, d = todo.pop()
+        if n.kids is None:
+            continue
+        pick = n.pick[d]
+        n.fused = None if pick == 0 else n.kids[pick - 1]
+        if n.fused is None:
+            todo += [(k, d - 1) for k in n.kids]
+        else:
+            other = n.kids[1] if n.fused is n.kids[0] else n.kids[0]
+            todo += [(k, d - 1) for k in (*n.fused.kids, other)]
+            n.fused.fused = None
+    return int(saving[depth]), depth
+
+
+def _match(root: _Sum) -> None:
+    """The dynamic programme of `_fuse`, which does not depend on the target: per adder
+    below the root, which kid it fuses for each depth allowed (`pick`: 0 none, 1 or 2 the
+    kid), and at the root the most LUTs saved per depth allowed (`saving`). Kept on the
+    tree: the solver asks each tree for several targets."""
     order, stack = [], [root]
     while stack:  # parents before children
         node = stack.pop()
@@ -174,15 +206,14 @@ def _fuse(root: _Sum, target: int | None = None) -> tuple[int, int]:
     top = root.depth
     none = float("-inf")
     best: dict[int, list[float]] = {}  # node -> per depth allowed, the most LUTs saved below and at it
-    choice: dict[int, list[_Sum | None]] = {}
     for node in reversed(order):  # children first
         if node.kids is None:
             best[id(node)] = [0 if d >= node.depth else none for d in range(top + 1)]
             continue
         k1, k2 = node.kids
         row = [none] + [best[id(k1)][d - 1] + best[id(k2)][d - 1] for d in range(1, top + 1)]
-        pick: list[_Sum | None] = [None] * (top + 1)
-        for k, other in ((k1, k2), (k2, k1)):
+        pick = bytearray(top + 1)
+        for code, k, other in ((1, k1, k2), (2, k2, k1)):
             if k.kids is None:
                 continue
             gain = k.cost + node.cost - node.ternary_cost(k)
@@ -192,26 +223,10 @@ def _fuse(root: _Sum, target: int | None = None) -> tuple[int, int]:
             for d in range(1, top + 1):
                 v = best[id(a)][d - 1] + best[id(b)][d - 1] + best[id(other)][d - 1] + gain
                 if v > row[d]:
-                    row[d], pick[d] = v, k
-        best[id(node)], choice[id(node)] = row, pick
-    reachable = [d for d in range(top + 1) if best[id(root)][d] > none]
-    depth = reachable[-1] if target is None else max(reachable[0], min(target, top))
-    if target is None:
-        depth = next(d for d in reachable if best[id(root)][d] == best[id(root)][top])  # as saving, the shallowest
-
-    todo = [(root, depth)]
-    while todo:
-        n, d = todo.pop()
-        if n.kids is None:
-            continue
-        n.fused = choice[id(n)][d]
-        if n.fused is None:
-            todo += [(k, d - 1) for k in n.kids]
-        else:
-            other = n.kids[1] if n.fused is n.kids[0] else n.kids[0]
-            todo += [(k, d - 1) for k in (*n.fused.kids, other)]
-            n.fused.fused = None
-    return int(best[id(root)][depth]), depth
+                    row[d], pick[d] = v, code
+        best[id(node)] = row
+        node.pick = bytes(pick)
+    root.saving = best[id(root)]
 
 
 def _huffman(leaves: list[_Sum]) -> _Sum:
@@ -262,17 +277,19 @@ def _rotate(root: _Sum, passes: int = 8) -> None:
 
 def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> list[tuple[int, int]]:
     """The greedy tree over the terms' arrays (depth, LSB, value range, node width, sign):
-    its merges, as slot pairs (the merged term takes the first slot)."""
+    its merges, as slot pairs (the merged term takes the first slot). A merged term's scores
+    against every other are one vector; the rest of a step is kept to a few array operations
+    (the largest layers' final sums run it a quarter of a million times)."""
     n = len(depth)
     alive = np.ones(n, dtype=bool)
     load = int((1 << depth).sum())
-    limit = max(1 << bound, 1 << (load - 1).bit_length())  # (a bound the terms cannot meet: the shallowest)
+    limit = max(1 << bound, 1 << (load - 1).bit_length())
 
     def scores(k, others: np.ndarray) -> np.ndarray:
         """Merge scores of terms k with `others` (k an index, or a column of them: a matrix)."""
         base = np.minimum(lsb[k], lsb[others])
         scale = np.exp2(base)
-        merged = range_width((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
+        merged = _range_width_f((lo[k] + lo[others]) / scale, (hi[k] + hi[others]) / scale)
         top = np.maximum(width[k] + lsb[k], width[others] + lsb[others])
         cost = np.minimum(merged + base, top) - np.maximum(lsb[k], lsb[others])  # graph.adder_luts, vectorized
         grown = cost + weight * (merged - np.maximum(width[k], width[others]))
@@ -282,7 +299,7 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
     score = scores(every[:, None], every)
     np.fill_diagonal(score, np.inf)
     best = score.argmin(axis=1)
-    best_score = score[every, best]
+    best_score = score[every, best]  # inf for the merged-away terms
 
     def growth(a, b):  # load added by merging terms of depths a, b
         top = np.maximum(a, b)
@@ -290,39 +307,62 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
 
     merges = []
     for _ in range(n - 1):
-        i = int(np.argmin(np.where(alive, best_score, np.inf)))
+        i = int(best_score.argmin())
         j = int(best[i])
-        if load + int(growth(depth[i], depth[j])) > limit:  # that merge would exceed the bound
+        di, dj = int(depth[i]), int(depth[j])
+        if load + (1 << (max(di, dj) + 1)) - (1 << di) - (1 << dj) > limit:  # that merge would exceed the bound
             live = np.flatnonzero(alive)
             allowed = load + growth(depth[live][:, None], depth[live][None, :]) <= limit
             masked = np.where(allowed, score[np.ix_(live, live)], np.inf)
             a, b = divmod(int(np.argmin(masked)), len(live))
             i, j = int(live[a]), int(live[b])
-        load += int(growth(depth[i], depth[j]))
+            di, dj = int(depth[i]), int(depth[j])
+        load += (1 << (max(di, dj) + 1)) - (1 << di) - (1 << dj)
         merges.append((i, j))
-        base = min(lsb[i], lsb[j])
+        base = float(min(lsb[i], lsb[j]))
         lo[i], hi[i] = lo[i] + lo[j], hi[i] + hi[j]
         negative[i] = negative[i] and negative[j]
         node_lo, node_hi = (-hi[i], -lo[i]) if negative[i] else (lo[i], hi[i])
-        width[i] = float(range_width(np.array(node_lo / 2.0**base), np.array(node_hi / 2.0**base)))
+        width[i] = float(_range_width_1(float(node_lo) / 2.0**base, float(node_hi) / 2.0**base))
         lsb[i] = base
-        depth[i] = max(depth[i], depth[j]) + 1
+        depth[i] = max(di, dj) + 1
         alive[j] = False
+        best_score[j] = np.inf
         score[j, :] = score[:, j] = np.inf
         live = np.flatnonzero(alive)
         row = np.full(n, np.inf)
         row[live] = scores(i, live)
         row[i] = np.inf
         score[i, :] = score[:, i] = row
-        stale = live[(best[live] == i) | (best[live] == j)]
+        partner = best[live]
+        stale = live[(partner == i) | (partner == j)]
         if len(stale):
             best[stale] = score[stale].argmin(axis=1)
             best_score[stale] = score[stale, best[stale]]
-        better = live[row[live] < best_score[live]]
+        better = np.flatnonzero(row < best_score)  # (never a merged-away term: both inf there)
         best[better], best_score[better] = i, row[better]
         best[i] = int(row.argmin())
         best_score[i] = row[best[i]]
     return merges
+
+
+def _range_width_f(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """`fixed.range_width` of float arrays of integers (the same operations, without its
+    type dispatch: `_plan` calls it once per merge)."""
+    bh = np.where(hi > 0, np.frexp(hi)[1], 0)
+    neg = lo < 0
+    below = np.where(neg, -lo - 1, 0)
+    return np.where(neg, np.maximum(np.where(below > 0, np.frexp(below)[1], 0), bh) + 1, np.maximum(bh, 1))
+
+
+def _range_width_1(lo: float, hi: float) -> int:
+    """`fixed.range_width` of one pair of floats holding integers (frexp's exponent is the
+    bit length)."""
+    bh = math.frexp(hi)[1] if hi > 0 else 0
+    if lo < 0:
+        below = -lo - 1
+        return max(math.frexp(below)[1] if below > 0 else 0, bh) + 1
+    return max(bh, 1)
 
 
 def _merge3(graph: AdderGraph, parts: list[Term], ranges: list[tuple[int, int]], widths: list[int] | None) -> Term:

@@ -116,6 +116,7 @@ class _HwBuilder:
         self.ops: list[Operation] = []
         self.consts: dict[tuple[int, int], SSAValue] = {}
         self.built: dict[tuple, SSAValue] = {}
+        self.wires: dict[tuple, SSAValue] = {}  # extract / concat / replicate, by operand ids
 
     # -- bit-vector helpers ----------------------------------------------------
     def emit(self, op: Operation) -> SSAValue:
@@ -131,6 +132,25 @@ class _HwBuilder:
         self.ops.append(op)
         return op.results[0]
 
+    def wire(self, key: tuple, cls: type[Operation], operands: list[SSAValue], width: int,
+             properties: dict[str, Attribute] | None = None) -> SSAValue:
+        """Add a wiring op (no attributes, made only here), or reuse the identical one: `emit`
+        for the commonest ops, keyed without building the op first (they are most of the
+        module, and many of those asked for exist already)."""
+        v = self.wires.get(key)
+        if v is None:
+            op = cls.create(operands=operands, result_types=[_int(width)], properties=properties or {})
+            self.ops.append(op)
+            v = self.wires[key] = op.results[0]
+        return v
+
+    def concat(self, parts: list[SSAValue], width: int) -> SSAValue:
+        """{parts[0], parts[1], ...}: the first part is the most significant."""
+        return self.wire(("concat", width, *map(id, parts)), comb.ConcatOp, parts, width)
+
+    def replicate(self, v: SSAValue, width: int) -> SSAValue:
+        return self.wire(("replicate", width, id(v)), comb.ReplicateOp, [v], width)
+
     def const(self, value: int, width: int) -> SSAValue:
         value &= (1 << width) - 1
         key = (value, width)
@@ -143,7 +163,7 @@ class _HwBuilder:
     def extract(self, v: SSAValue, low: int, width: int) -> SSAValue:
         if low == 0 and width == v.type.width.data:
             return v
-        return self.emit(comb.ExtractOp(v, _low_bit(low), _int(width)))
+        return self.wire(("extract", width, id(v), low), comb.ExtractOp, [v], width, {"lowBit": _low_bit(low)})
 
     def resize(self, v: SSAValue, signed: bool, width: int) -> SSAValue:
         """Sign/zero-extend or truncate to `width` bits."""
@@ -152,17 +172,17 @@ class _HwBuilder:
             return self.extract(v, 0, width)
         if signed:
             msb = self.extract(v, w - 1, 1)
-            top = msb if width - w == 1 else self.emit(comb.ReplicateOp(msb, _int(width - w)))
+            top = msb if width - w == 1 else self.replicate(msb, width - w)
         else:
             top = self.const(0, width - w)
-        return self.emit(comb.ConcatOp([top, v], _int(width)))
+        return self.concat([top, v], width)
 
     def align(self, v: SSAValue, t: fx.FixedType, frac: int, width: int) -> SSAValue:
         """The mantissa of `v` (type t) at `frac` fractional bits, in `width` bits."""
         s = frac - t.frac
         if s > 0:
             w = v.type.width.data
-            v = self.emit(comb.ConcatOp([v, self.const(0, s)], _int(w + s)))
+            v = self.concat([v, self.const(0, s)], w + s)
         return self.resize(v, t.signed, width)
 
     # -- the module --------------------------------------------------------------
@@ -218,7 +238,7 @@ class _HwBuilder:
             desc = _port_desc(out_names[port], elems, lambda o: o.input.type)
             manifest_out.append(desc)
             parts = [vals[o.input] for o in reversed(elems)]
-            packed = parts[0] if len(parts) == 1 else self.emit(comb.ConcatOp(parts, IntegerType(desc["width"])))
+            packed = parts[0] if len(parts) == 1 else self.concat(parts, desc["width"])
             results.append(packed)
             ports.append(hw.ModulePort(StringAttr(desc["port"]), IntegerType(desc["width"]), hw.DirectionAttr(hw.Direction.OUTPUT)))
         block.add_ops(self.ops)
@@ -310,7 +330,7 @@ class _HwBuilder:
             parts.append(self.emit(comb.AddOp(operands, attr_dict=marked)))
         if len(parts) == 1:
             return parts[0]
-        return self.emit(comb.ConcatOp(parts[::-1], _int(w)))
+        return self.concat(parts[::-1], w)
 
     def mul(self, args: list[SSAValue], types: list[fx.FixedType], w: int, attrs) -> SSAValue:
         """The exact product of two mantissas in `w` bits (the result type holds it)."""
@@ -351,14 +371,14 @@ class _HwBuilder:
         rows = booth_rows(tb)
         # b is recoded as signed; for an unsigned b, a * 2^width is added where its top bit is
         # set: that row joins the top row's adder (their selects share a LUT)
-        bb = self.emit(comb.ConcatOp([self.resize(b, True, 2 * rows), self.const(0, 1)], _int(2 * rows + 1)))
+        bb = self.concat([self.resize(b, True, 2 * rows), self.const(0, 1)], 2 * rows + 1)
         one_a = self.resize(sa, True, wa + 1)
-        two_a = self.emit(comb.ConcatOp([sa, self.const(0, 1)], _int(wa + 1)))
+        two_a = self.concat([sa, self.const(0, 1)], wa + 1)
         zero = self.const(0, wa + 1)
         built = []  # (row bits, its sign bit x2): row = d_k * a - x2
         for k in range(rows):
             m, x2 = self.booth_select(bb, 2 * k, one_a, two_a, zero)
-            sign = self.emit(comb.ReplicateOp(x2, _int(wa + 1)))
+            sign = self.replicate(x2, wa + 1)
             built.append((self.emit(comb.XorOp([m, sign], attr_dict={"hgq.booth": UnitAttr()})), x2))
         big = 2 * max(ahi, -alo)  # |d_k * a| at most
         acc = None  # the running sum: (bits, shift, lo, hi)
@@ -403,10 +423,10 @@ class _HwBuilder:
         wa = ta.width + (0 if ta.signed else 1)  # a as a signed value
         sa = self.resize(a, ta.signed, wa)
         rows = (tb.width + (0 if tb.signed else 1) + 1) // 2  # b as a signed value, two bits a row
-        bb = self.emit(comb.ConcatOp([self.resize(b, tb.signed, 2 * rows), self.const(0, 1)], _int(2 * rows + 1)))
+        bb = self.concat([self.resize(b, tb.signed, 2 * rows), self.const(0, 1)], 2 * rows + 1)
         width = wa + 1
         one_a = self.resize(sa, True, width)
-        two_a = self.emit(comb.ConcatOp([sa, self.const(0, 1)], _int(width)))
+        two_a = self.concat([sa, self.const(0, 1)], width)
         zero, top = self.const(0, width), self.const(1 << (width - 1), width)
         offset = (-(1 << (width - 1)) * ((4 ** rows - 1) // 3)) % (1 << w)  # the rows' inverted tops
         mark = {"hgq.booth": StringAttr("primitive"), **(attrs or {})}
@@ -417,13 +437,13 @@ class _HwBuilder:
                 continue
             n = w - s
             m, x2 = self.booth_select(bb, s, one_a, two_a, zero)
-            row = self.emit(comb.XorOp([m, self.emit(comb.ReplicateOp(x2, _int(width))), top],
+            row = self.emit(comb.XorOp([m, self.replicate(x2, width), top],
                                        attr_dict={"hgq.booth": UnitAttr()}))
             low = (offset >> s) & ((1 << min(n, 2)) - 1)
             if acc is None:
                 sum_in = self.const(offset >> s, n)
             else:
-                sum_in = self.emit(comb.ConcatOp([acc, self.const(low, 2)], _int(n)))
+                sum_in = self.concat([acc, self.const(low, 2)], n)
             operands = [sum_in, self.resize(row, False, n), self.resize(x2, False, n)]
             acc = self.emit(comb.AddOp(operands, attr_dict=mark))
         return acc
@@ -431,7 +451,7 @@ class _HwBuilder:
     def align_term(self, bits: SSAValue, shift: int, signed: bool, to: int, width: int) -> SSAValue:
         """A term's bits at shift `to` (<= its own), sign- or zero-extended to `width` bits."""
         if shift > to:
-            bits = self.emit(comb.ConcatOp([bits, self.const(0, shift - to)], _int(bits.type.width.data + shift - to)))
+            bits = self.concat([bits, self.const(0, shift - to)], bits.type.width.data + shift - to)
         return self.resize(bits, signed, width)
 
     def add_terms(self, x: tuple, y: tuple, subtract: bool, attrs) -> tuple:
@@ -458,7 +478,7 @@ class _HwBuilder:
         total = self.emit(op)
         if low is None:
             return total, s, lo, hi
-        joined = self.emit(comb.ConcatOp([total, low], _int(width + d)))
+        joined = self.concat([total, low], width + d)
         return joined, s - d, lo << d, (hi << d) | ((1 << d) - 1)
 
     def lut(self, x: SSAValue, tin: fx.FixedType, lo: int, table, w: int, attrs) -> SSAValue:
@@ -505,7 +525,7 @@ class _HwBuilder:
         else:
             r = x
             if d < 0:
-                r = self.emit(comb.ConcatOp([x, self.const(0, -d)], _int(w_in - d)))
+                r = self.concat([x, self.const(0, -d)], w_in - d)
             wr = r.type.width.data
         w = t.width
         if overflow == "WRAP":

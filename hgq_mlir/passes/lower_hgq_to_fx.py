@@ -24,6 +24,7 @@ from xdsl.passes import ModulePass
 
 from hgq_mlir import progress
 from hgq_mlir.cmvm import SOLVERS, AdderGraph, Term, build_graph
+from hgq_mlir.cmvm.graph import node_ranges
 from hgq_mlir.cmvm.cse import DEFAULT_DEPTH_SLACK
 from hgq_mlir.dialects import fx, hgq
 from hgq_mlir.dialects.arrays import attr_array
@@ -310,13 +311,9 @@ class _Lowering:
 
     def materialize(self, graph: AdderGraph, inputs: list[Elem]) -> list[Elem]:
         """fx ops for the graph's adders, each typed by its exact range over the input box."""
-        coef = graph.coefficients()
         top = max(e.frac for e in inputs)
-        lo_in = np.array([e.lo << (top - e.frac) for e in inputs], dtype=object)
-        hi_in = np.array([e.hi << (top - e.frac) for e in inputs], dtype=object)
-        a, b = coef * lo_in, coef * hi_in
-        node_lo = np.minimum(a, b).sum(axis=1)
-        node_hi = np.maximum(a, b).sum(axis=1)
+        node_lo, node_hi = node_ranges(graph, [e.lo << (top - e.frac) for e in inputs],
+                                       [e.hi << (top - e.frac) for e in inputs])
         nodes = list(inputs)
         for k, (lhs, rhs, subtract) in enumerate(graph.adders):
             terms = graph.terms(k)

@@ -267,7 +267,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
                          if (operands[0][i][0] == "const" and not tables[1])
                          or (operands[1][i][0] == "const" and not tables[0]))
-        return adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
+        return (adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
+                + _wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)))
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
@@ -293,18 +294,32 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     return 0
 
 
-def _absorbed_table(v: SSAValue) -> bool:
-    """`v` is, through wiring, a table read on fewer than six index bits that only binary
-    adders read: each of its bits fits one 6-LUT with the adder's bit."""
+def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> int:
+    """Bits where a table read on more than six index bits meets another operand's bit: the
+    table's bit leaves its LUTs through a MUXF7/F8, so the sum's bit needs one LUT more
+    (micro-designs: a 7-bit table plus an r-bit operand costs 2 LUTs per bit of r in Yosys)."""
+    wide = [(t := _table_read(v)) is not None and _width_of(t.index.type) > 6 for v in op.operands[:2]]
+    if not any(wide):
+        return 0
+    return sum(1 for i in range(lo, hi) if operands[0][i][0] != "const" and operands[1][i][0] != "const")
+
+
+def _table_read(v: SSAValue) -> hw.ArrayGetOp | None:
+    """The table read `v` is, through wiring and constant bits."""
     owner = v.owner
     while isinstance(owner, _WIRES) and len(owner.operands) == 1:
         v, owner = owner.operands[0], owner.operands[0].owner
     if isinstance(owner, comb.ConcatOp):
         parts = [u for u in owner.operands if not isinstance(u.owner, hw.ConstantOp)]
-        if len(parts) != 1:
-            return False
-        return _absorbed_table(parts[0])
-    return isinstance(owner, hw.ArrayGetOp) and _width_of(owner.index.type) < 6 and _into_adders(owner.result)
+        return _table_read(parts[0]) if len(parts) == 1 else None
+    return owner if isinstance(owner, hw.ArrayGetOp) else None
+
+
+def _absorbed_table(v: SSAValue) -> bool:
+    """`v` is, through wiring, a table read on fewer than six index bits that only binary
+    adders read: each of its bits fits one 6-LUT with the adder's bit."""
+    read = _table_read(v)
+    return read is not None and _width_of(read.index.type) < 6 and _into_adders(read.result)
 
 
 def _into_adders(v: SSAValue) -> bool:

@@ -1,5 +1,6 @@
 """The report's LUT estimate against Yosys on micro-designs whose cost hinges on one rule."""
 
+import random
 import shutil
 
 import pytest
@@ -162,6 +163,33 @@ hw.module @t(in %a: i10, in %b: i10, in %e: i1, out y: i13) {""" + SUM.format(op
 # the same sum read by the bias alone: merged, it costs an adder more
 DESIGNS["bias after an unshared sum"] = DESIGNS["bias after a shared sum"].replace(
     "%d = comb.sub %s, %c : i11", "%d = comb.sub %xa, %c : i11")
+
+
+def _table_plus_narrow(index_bits: int, narrow: int = 3, width: int = 8) -> str:
+    """A table of seeded random entries read on `index_bits` bits, plus a zero-extended
+    `narrow`-bit input (a split table's base plus its residual)."""
+    rng = random.Random(5)
+    values = [rng.randrange(-(1 << (width - 1)), 1 << (width - 1)) for _ in range(1 << index_bits)]
+    consts = "\n".join(f"  %e{i} = hw.constant {v} : i{width}" for i, v in enumerate(values))
+    entries = ", ".join(f"%e{i}" for i in reversed(range(len(values))))
+    return f"""
+hw.module @t(in %x: i{index_bits}, in %r: i{narrow}, out y: i{width}) {{
+{consts}
+  %tab = hw.array_create {entries} : i{width}
+  %a = hw.array_get %tab[%x] : !hw.array<{1 << index_bits}xi{width}>, i{index_bits}
+  %z = hw.constant 0 : i{width - narrow}
+  %xr = comb.concat %z, %r : i{width - narrow}, i{narrow}
+  %y = comb.add %a, %xr : i{width}
+  hw.output %y : i{width}
+}}
+"""
+
+
+# a table on six index bits: each output bit is one LUT6, which drives the carry chain's S
+# above the narrow operand's top; on seven, the bit leaves through a MUXF7 and each bit where
+# the narrow operand is added needs one LUT more
+DESIGNS["six-bit table plus a narrow operand"] = _table_plus_narrow(6)
+DESIGNS["seven-bit table plus a narrow operand"] = _table_plus_narrow(7)
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()

@@ -282,6 +282,10 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             return read if _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
+        if _extremum(op) and not all(isinstance(u, comb.AddOp | comb.SubOp | seq.CompRegOp) for u in _readers(op.result)):
+            # a max / min that another comparison and select read (a max tree's inner node):
+            # its bits are built in LUTs of their own (Yosys, a softmax's max over 8 logits)
+            return read
         return 0 if _absorbed(op.result) else read
     if isinstance(op, hw.ArrayGetOp):
         if _absorbed_table(op.result):
@@ -290,8 +294,16 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     if isinstance(op, comb.ICmpOp):
         if any(isinstance(v.owner, hw.ConstantOp) for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
-        return (op.lhs.type.width.data + 1) // 2
+        # two values: the carry chain of their difference, one LUT per bit
+        return op.lhs.type.width.data
     return 0
+
+
+def _extremum(op: comb.MuxOp) -> bool:
+    """`op` selects the larger or the smaller of the two values its condition compares."""
+    cmp = op.cond.owner
+    return (isinstance(cmp, comb.ICmpOp)
+            and {cmp.lhs, cmp.rhs} == {op.true_value, op.false_value})
 
 
 def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> int:

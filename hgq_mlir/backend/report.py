@@ -282,7 +282,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             return read if _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
-        if _extremum(op) and not all(isinstance(u, comb.AddOp | comb.SubOp | seq.CompRegOp) for u in _readers(op.result)):
+        summed = (comb.AddOp, comb.SubOp, seq.CompRegOp)
+        if _extremum(op) and not all(isinstance(u, summed) for u in _readers(op.result)):
             # a max / min that another comparison and select read (a max tree's inner node):
             # its bits are built in LUTs of their own (Yosys, a softmax's max over 8 logits)
             return read

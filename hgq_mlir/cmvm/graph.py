@@ -146,7 +146,7 @@ def term_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
 def extend_ranges(graph: AdderGraph, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Append to `ranges` (lo, hi per node, the inputs' first) those of the adders it lacks
     (interval arithmetic: exact where a node's operands share no input, else an outer
-    bound; estimate_luts takes exact ranges from the coefficients)."""
+    bound; estimate_luts takes exact ranges from `node_ranges`)."""
     for k in range(len(ranges) - graph.n_in, len(graph.adders)):
         parts = [term_range(t, ranges) for t in graph.terms(k)]
         ranges.append((sum(p[0] for p in parts), sum(p[1] for p in parts)))

@@ -301,23 +301,26 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
     best = score.argmin(axis=1)
     best_score = score[every, best]  # inf for the merged-away terms
 
-    def growth(a, b):  # load added by merging terms of depths a, b
+    def growth(a, b):  # load added by merging terms of depths a, b (arrays of them)
         top = np.maximum(a, b)
         return (1 << (top + 1)) - (1 << a) - (1 << b)
+
+    def grown(a: int, b: int) -> int:  # the same for one pair (no NumPy scalars in the loop)
+        return (1 << (max(a, b) + 1)) - (1 << a) - (1 << b)
 
     merges = []
     for _ in range(n - 1):
         i = int(best_score.argmin())
         j = int(best[i])
         di, dj = int(depth[i]), int(depth[j])
-        if load + (1 << (max(di, dj) + 1)) - (1 << di) - (1 << dj) > limit:  # that merge would exceed the bound
+        if load + grown(di, dj) > limit:  # that merge would exceed the bound
             live = np.flatnonzero(alive)
             allowed = load + growth(depth[live][:, None], depth[live][None, :]) <= limit
             masked = np.where(allowed, score[np.ix_(live, live)], np.inf)
             a, b = divmod(int(np.argmin(masked)), len(live))
             i, j = int(live[a]), int(live[b])
             di, dj = int(depth[i]), int(depth[j])
-        load += (1 << (max(di, dj) + 1)) - (1 << di) - (1 << dj)
+        load += grown(di, dj)
         merges.append((i, j))
         base = float(min(lsb[i], lsb[j]))
         lo[i], hi[i] = lo[i] + lo[j], hi[i] + hi[j]

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 from layer_models import BUILDERS
+from tests_support import table_text
 
 from hgq_mlir.tables import residual_split, table_luts
 
@@ -64,10 +65,11 @@ def test_table_rule_counts_distinct_slices():
 
 
 def _split_reads(text: str) -> list[tuple[str, str]]:
-    """(A's function, R's function) of each split table read in the Verilog: A is read with
+    """(A's function or module, R's) of each split table read in the Verilog: A is read with
     top bits of the index R is read with."""
     slices = dict(re.findall(r"wire (?:\[\d+:0\] )?(_n\d+) = (_n\d+)\[\d+(?::\d+)?\];", text))
-    reads = re.findall(r"wire (?:\[\d+:0\] )?_n\d+ = (_t\d+)\((_n\d+)\);", text)
+    reads = (re.findall(r"wire (?:\[\d+:0\] )?_n\d+ = (_t\d+)\((_n\d+)\);", text)  # a function
+             + re.findall(r"  (\w+_t\d+) _n\d+_t \(\.i\((_n\d+)\)", text))  # a module instance
     by_index = {index: f for f, index in reads}
     return [(f, by_index[slices[index]]) for f, index in reads if slices.get(index) in by_index]
 
@@ -87,7 +89,7 @@ def test_split_tables_are_bit_exact(builder, trained, rtl_copy):
     mismatches, total, _ = verify(str(path), rtl_dir, 500)
     assert total > 0 and mismatches == 0
     # negative control: a residual table zeroed
-    body = re.search(rf"  function automatic [^\n]*{split[0][1]}\(.*?endfunction", text, re.S).group(0)
+    body = table_text(text, split[0][1])
     zeroed = re.sub(r"= (\d+)'h[0-9a-f]+;", r"= \1'h0;", body)
     assert zeroed != body
     verilog.write_text(text.replace(body, zeroed, 1))

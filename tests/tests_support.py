@@ -12,6 +12,22 @@ func.func @m() {
 """
 
 
+def table_texts(verilog: str) -> list[str]:
+    """The text of each constant table in emitted Verilog: `case` functions (narrow tables)
+    and `keep_hierarchy` modules (wide ones)."""
+    import re
+
+    return re.findall(r"  function automatic .*?endfunction|\(\* keep_hierarchy \*\)\nmodule .*?endmodule",
+                      verilog, re.S)
+
+
+def table_text(verilog: str, name: str) -> str:
+    """The text of the table function or module `name`."""
+    import re
+
+    return next(t for t in table_texts(verilog) if re.search(rf"\b{name}\(|module {name} ", t))
+
+
 def run_testbench(folder, tb, top: str) -> str:
     """Compile `tb` with `<top>.v` (and Yosys's primitive models if it needs them) in iverilog
     and run it; its stdout (PASS / FAIL lines)."""
@@ -50,7 +66,9 @@ def behavioral_adders(pipeline: str = "hgq-standard") -> str:
 
 def yosys_cells(verilog, top: str) -> dict[str, int]:
     """Cell counts (`LUT6`, `LUT6_2`, `CARRY8`, `FDRE`, `DSP48E2`, ...) of a Verilog file after
-    Yosys `synth_xilinx -family xcup -flatten -noiopad`; the statistics land next to it."""
+    Yosys `synth_xilinx -family xcup -flatten -noiopad`; the statistics land next to it.
+    Modules marked `keep_hierarchy` (wide tables) are synthesized apart, then flattened
+    into the top for the count: each instance counts once."""
     import subprocess
     from pathlib import Path
 
@@ -58,7 +76,7 @@ def yosys_cells(verilog, top: str) -> dict[str, int]:
     stat = verilog.with_suffix(".stat")
     subprocess.run(
         ["yosys", "-q", "-p", f"read_verilog {verilog}; synth_xilinx -family xcup -flatten -noiopad -top {top}; "
-         f"tee -q -o {stat} stat"],
+         f"setattr -mod -unset keep_hierarchy; flatten; tee -q -o {stat} stat"],
         check=True, capture_output=True, text=True,
     )
     cells: dict[str, int] = {}

@@ -18,15 +18,14 @@ ours without ternary adders (the binary-only compiler).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 from hgq_mlir.cmvm import AdderGraph, solve
 
@@ -160,19 +159,15 @@ def backend_verilog(w: np.ndarray, graph: AdderGraph, top: str, ranges, ternary:
 
 
 def yosys_luts(verilog: str, top: str) -> int | None:
-    """LUTs after Yosys `synth_xilinx -family xcup` (LUT6_2 counts as one; None without yosys)."""
+    """LUTs after Yosys `synth_xilinx -family xcup` (tests_support.yosys_cells; LUT6_2 counts as
+    one; None without yosys)."""
     if shutil.which("yosys") is None:
         return None
+    support = tests_modules.load("tests_support")
     with tempfile.TemporaryDirectory() as tmp:
-        path, stat = os.path.join(tmp, f"{top}.v"), os.path.join(tmp, "stat.txt")
-        Path(path).write_text(verilog)
-        subprocess.run(
-            ["yosys", "-q", "-p",
-             f"read_verilog {path}; synth_xilinx -family xcup -flatten -noiopad -top {top}; tee -q -o {stat} stat"],
-            capture_output=True, text=True, timeout=3600, check=True,
-        )
-        lines = Path(stat).read_text().splitlines()
-    return sum(int(line.split()[-1]) for line in lines if line.strip().startswith("LUT"))
+        path = Path(tmp) / f"{top}.v"
+        path.write_text(verilog)
+        return support.lut_count(support.yosys_cells(path, top))
 
 
 def main() -> None:

@@ -267,8 +267,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
                          if (operands[0][i][0] == "const" and not tables[1])
                          or (operands[1][i][0] == "const" and not tables[0]))
-        return (adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
-                + _wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)))
+        return adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
@@ -305,16 +304,6 @@ def _extremum(op: comb.MuxOp) -> bool:
     cmp = op.cond.owner
     return (isinstance(cmp, comb.ICmpOp)
             and {cmp.lhs, cmp.rhs} == {op.true_value, op.false_value})
-
-
-def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> int:
-    """Bits where a table read on more than six index bits meets another operand's bit: the
-    table's bit leaves its LUTs through a MUXF7/F8, so the sum's bit needs one LUT more
-    (micro-designs: a 7-bit table plus an r-bit operand costs 2 LUTs per bit of r in Yosys)."""
-    wide = [(t := _table_read(v)) is not None and _width_of(t.index.type) > 6 for v in op.operands[:2]]
-    if not any(wide):
-        return 0
-    return sum(1 for i in range(lo, hi) if operands[0][i][0] != "const" and operands[1][i][0] != "const")
 
 
 def _table_read(v: SSAValue) -> hw.ArrayGetOp | None:

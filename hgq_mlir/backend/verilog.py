@@ -18,6 +18,13 @@ count of subtracted operands enters as m_{-1} and the chain's CI. A `comb.add` m
 `LUT6` per row bit (the row's select and the sum's bit: O = sum ^ row) and a `CARRY8` chain
 (DI = the sum's bit, CI = the carry); above the row's top bit the sum's bits enter S alone.
 
+A constant table read on `TABLE_MODULE_INDEX_BITS` index bits or more is a module of its own
+(`<top>_t<K>`, marked `keep_hierarchy`), instantiated at each read; narrower tables are
+`case` functions in the top module. A wide table flattened into its surroundings lets
+synthesis fold the logic computing its index into the table's wide multiplexers (Yosys
+synth_xilinx: a 7-bit table behind a saturating select, 442 LUTs flattened, 62 kept apart);
+a narrow table's bits share their LUTs with the adders that read them.
+
 `VerilogTarget` is the `-t verilog` target of `hgq-opt`: it writes the RTL folder
 (`backend.rtl`) and prints the resource table on its output stream.
 """
@@ -86,6 +93,9 @@ def _literal(value: int, width: int) -> str:
     return f"{width}'h{value & ((1 << width) - 1):x}"
 
 
+TABLE_MODULE_INDEX_BITS = 6  # a table read on this many index bits or more is a module
+
+
 def _range(w: int) -> str:
     return f"[{w - 1}:0] " if w > 1 else ""
 
@@ -126,6 +136,9 @@ class VerilogPrinter(BasePrinter):
     tables: dict[SSAValue, tuple[int, ...]] = field(default_factory=dict, init=False)
     functions: dict[tuple, str] = field(default_factory=dict, init=False)
     function_text: list[str] = field(default_factory=list, init=False)
+    table_modules: dict[tuple, str] = field(default_factory=dict, init=False)
+    table_module_text: list[str] = field(default_factory=list, init=False)
+    top: str = field(default="", init=False)
     lines: list[str] = field(default_factory=list, init=False)
     regs: list[str] = field(default_factory=list, init=False)
     outputs: list[str] = field(default_factory=list, init=False)
@@ -140,6 +153,7 @@ class VerilogPrinter(BasePrinter):
     def module_text(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> str:
         """The Verilog text of `top`, joined once from its lines (a large layer's text is
         hundreds of megabytes: every copy counts)."""
+        self.top = interface.top
         port_decls = []
         args = iter(top.body.block.args)
         for port in interface.ports:
@@ -163,10 +177,10 @@ class VerilogPrinter(BasePrinter):
                 "`timescale 1ns / 1ps\n"
                 "/* verilator lint_off UNUSEDSIGNAL */  // bits dropped on purpose: wrap-around and rounding\n"
                 f"module {interface.top} {ports};")
-        tail = "endmodule\n/* verilator lint_on UNUSEDSIGNAL */\n"
+        tail = "/* verilator lint_on UNUSEDSIGNAL */\n"
         lines, self.lines = self.lines, []
         body = [*self.function_text, *lines] or [""]
-        return "\n".join([head, *body, tail])
+        return "\n".join([head, *body, "endmodule", *self.table_module_text, tail])
 
     # -- helpers ---------------------------------------------------------------
     def ref(self, v: SSAValue, op: Operation) -> str:
@@ -436,23 +450,34 @@ class VerilogPrinter(BasePrinter):
 
     @print_op.register
     def _(self, op: hw.ArrayGetOp) -> None:
-        """A table read calls one `case` function per distinct table and index width: synthesis
-        sees a ROM (Yosys builds it as LUTs and wide muxes; a part-select of one wide
-        constant vector instead makes Yosys exhaust memory on models with many tables)."""
+        """A table read: synthesis sees a ROM (Yosys builds it as LUTs and wide muxes; a
+        part-select of one wide constant vector instead makes Yosys exhaust memory on models
+        with many tables). One `case` function or module per distinct table and widths."""
         res, ew = self.result(op)
         if op.input not in self.tables:
             raise UserError("hw.array_get: the Verilog target reads constant arrays (hw.array_create) only")
         iw = _width(op.index)
         key = (self.tables[op.input], iw, ew)
-        if key not in self.functions:
-            name = f"_t{len(self.functions)}"
-            rows = [f"      {iw}'d{i}: {name} = {_literal(e, ew)};" for i, e in enumerate(key[0])]
-            self.functions[key] = name
-            self.function_text.append(
-                f"  function automatic {_range(ew)}{name}(input {_range(iw)}i);\n    case (i)\n"
-                + "\n".join(rows)
-                + f"\n      default: {name} = {_literal(0, ew)};\n    endcase\n  endfunction")
-        self.wire(res, ew, f"{self.functions[key]}({self.ref(op.index, op)})")
+        index = self.ref(op.index, op)
+        if iw < TABLE_MODULE_INDEX_BITS:
+            if key not in self.functions:
+                name = self.functions[key] = f"_t{len(self.functions)}"
+                self.function_text.append(
+                    f"  function automatic {_range(ew)}{name}(input {_range(iw)}i);\n"
+                    + _case_rows(key[0], iw, ew, name) + "\n  endfunction")
+            self.wire(res, ew, f"{self.functions[key]}({index})")
+            return
+        if key not in self.table_modules:
+            name = self.table_modules[key] = f"{self.top}_t{len(self.table_modules)}"
+            self.table_module_text.append(
+                f"(* keep_hierarchy *)\nmodule {name} (\n  input wire {_range(iw)}i,\n"
+                f"  output reg {_range(ew)}o\n);\n  always @* begin\n"
+                + _case_rows(key[0], iw, ew, "o") + "\n  end\nendmodule")
+        name = f"_n{self.count}"
+        self.count += 1
+        self.names[res] = name
+        self.lines.append(f"  wire {_range(ew)}{name};")
+        self.lines.append(f"  {self.table_modules[key]} {name}_t (.i({index}), .o({name}));")
 
     @print_op.register
     def _(self, op: seq.CompRegOp) -> None:
@@ -466,6 +491,13 @@ class VerilogPrinter(BasePrinter):
         self.names[res] = name
         self.lines.append(f"  reg {_range(w)}{name};")
         self.regs.append(f"    {name} <= {self.ref(op.input, op)};")
+
+
+def _case_rows(entries: tuple[int, ...], iw: int, ew: int, target: str) -> str:
+    """A `case` on `i` assigning each entry (element 0 first) to `target`, 0 elsewhere."""
+    rows = [f"      {iw}'d{i}: {target} = {_literal(e, ew)};" for i, e in enumerate(entries)]
+    return ("    case (i)\n" + "\n".join(rows)
+            + f"\n      default: {target} = {_literal(0, ew)};\n    endcase")
 
 
 def emit_verilog(top: hw.HWModuleOp, header: str = "", interface: Interface | None = None) -> str:

@@ -185,11 +185,42 @@ hw.module @t(in %x: i{index_bits}, in %r: i{narrow}, out y: i{width}) {{
 """
 
 
-# a table on six index bits: each output bit is one LUT6, which drives the carry chain's S
-# above the narrow operand's top; on seven, the bit leaves through a MUXF7 and each bit where
-# the narrow operand is added needs one LUT more
+# a table on six or seven index bits (a module of its own): each output bit is one LUT6 (on
+# seven, two and a MUXF7), and the adder one LUT per bit where the narrow operand is added
 DESIGNS["six-bit table plus a narrow operand"] = _table_plus_narrow(6)
 DESIGNS["seven-bit table plus a narrow operand"] = _table_plus_narrow(7)
+
+def _table_behind_saturation(index_bits: int, width: int = 8) -> str:
+    """A table of seeded random entries read at an 11-bit input saturated to `index_bits`
+    signed bits (a quantizer's SAT before an activation table)."""
+    rng = random.Random(7)
+    n, top = 1 << index_bits, (1 << (index_bits - 1)) - 1
+    values = [rng.randrange(-(1 << (width - 1)), 1 << (width - 1)) for _ in range(n)]
+    consts = "\n".join(f"  %e{i} = hw.constant {v} : i{width}" for i, v in enumerate(values))
+    entries = ", ".join(f"%e{i}" for i in reversed(range(n)))
+    return f"""
+hw.module @t(in %x: i11, out y: i{width}) {{
+{consts}
+  %tab = hw.array_create {entries} : i{width}
+  %hi = hw.constant {top} : i11
+  %lo = hw.constant {-top - 1} : i11
+  %over = comb.icmp sgt %x, %hi : i11
+  %under = comb.icmp slt %x, %lo : i11
+  %low = comb.extract %x from 0 : (i11) -> i{index_bits}
+  %max = hw.constant {top} : i{index_bits}
+  %min = hw.constant {-top - 1} : i{index_bits}
+  %s1 = comb.mux %over, %max, %low : i{index_bits}
+  %s2 = comb.mux %under, %min, %s1 : i{index_bits}
+  %y = hw.array_get %tab[%s2] : !hw.array<{n}xi{width}>, i{index_bits}
+  hw.output %y : i{width}
+}}
+"""
+
+
+# a narrow table behind its index's saturation: a function of the top module, each output
+# bit one LUT with the select logic
+DESIGNS["five-bit table behind a saturating select"] = _table_behind_saturation(5)
+
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()
@@ -211,6 +242,20 @@ def test_constant_adder_estimate_matches_yosys(design, tmp_path):
     # within one LUT: Yosys's merged three-operand sum ends its second chain a bit early
     merged = design in ("bias after an adder", "even bias after an adder", "bias after an unshared sum")
     assert abs(estimate - _yosys_luts(emit_verilog(top), tmp_path)) <= merged
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
+def test_wide_table_is_kept_apart_from_its_index_logic(tmp_path):
+    """A seven-bit table behind a saturating select is a module of its own: Yosys builds it
+    near the estimate. Negative control: flattened into the select logic (its
+    `keep_hierarchy` removed) Yosys folds the selects into 9-input muxes, over 3x the LUTs."""
+    top = _top(_table_behind_saturation(7))
+    estimate = resource_report(top, {"top": "t", "latency": 0})["luts"]
+    verilog = emit_verilog(top)
+    assert "(* keep_hierarchy *)\nmodule t_t0 (" in verilog
+    kept = _yosys_luts(verilog, tmp_path)
+    assert abs(estimate - kept) <= 0.25 * kept
+    assert _yosys_luts(verilog.replace("(* keep_hierarchy *)\n", ""), tmp_path) > 3 * kept
 
 
 def test_registered_bias_is_cheaper_than_merged_bias():

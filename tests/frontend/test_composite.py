@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests_support import behavioral_adders, fx_outputs
+from tests_support import behavioral_adders, fx_outputs, table_texts
 
 from hgq_mlir.backend.verify import (
     compare,
@@ -75,11 +75,11 @@ def test_corrupted_table_is_caught(composite, rtl_copy):
     _, rtl_dir = rtl_copy(path)
     verilog = rtl_dir / f"{model.name}.v"
     text = verilog.read_text()
-    table = re.search(r"  function automatic .*?endfunction", text, re.S)
-    assert table is not None, "no lookup table in the Verilog"
-    zeroed = re.sub(r"= (\d+)'h[0-9a-f]+;", r"= \1'h0;", table.group(0))
-    assert zeroed != table.group(0)
-    verilog.write_text(text.replace(table.group(0), zeroed, 1))
+    tables = table_texts(text)
+    assert tables, "no lookup table in the Verilog"
+    zeroed = re.sub(r"= (\d+)'h[0-9a-f]+;", r"= \1'h0;", tables[0])
+    assert zeroed != tables[0]
+    verilog.write_text(text.replace(tables[0], zeroed, 1))
     mismatches, _, _ = verify(str(path), rtl_dir, 200)
     assert mismatches > 0
 

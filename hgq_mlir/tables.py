@@ -28,9 +28,12 @@ def table_luts(entries: Sequence[int], width: int) -> int:
 def _table_luts(entries: tuple[int, ...], width: int) -> int:
     """6-LUTs of a table of `width`-bit entries (two's complement): per output bit, one per
     distinct non-constant 64-entry slice (k) plus the selection among them, k + (k + 1) // 4
-    beyond the free MUXF7/F8 (fitted on Yosys synth_xilinx: tanh and sigmoid tables, 8-9
-    index bits, and the distinct 7- to 10-bit tables of trained QEinsumDenseT and QDenseT
-    models, each synthesized alone, weighted by use: Yosys 3 719 LUTs, this rule 3 656)."""
+    beyond the free MUXF7/F8/F9, and on 16 slices or more where constant slices sit among
+    varying ones, one LUT more: the selection past the MUXF9's eight leaves is built in LUTs
+    (fitted on Yosys synth_xilinx, each table synthesized alone: tanh and sigmoid tables of
+    8-9 index bits, the distinct 7- to 10-bit tables of trained QEinsumDenseT and QDenseT
+    models, and per output bit the 6- to 10-bit tables of the softmax, recurrent and table
+    test models: their 10-bit tables' bits 384 Yosys LUTs, this rule 371)."""
     e = np.asarray(entries, dtype=np.int64)
     full = e.size - e.size % SLICE
     total = 0
@@ -41,7 +44,8 @@ def _table_luts(entries: tuple[int, ...], width: int) -> int:
         k = len(np.unique(slices[varying], axis=0)) if varying.any() else 0
         rest = column[full:]
         k += int(rest.size > 0 and rest.min() != rest.max())  # a short last slice is its own
-        total += k + (k + 1) // 4
+        mixed = len(slices) >= 16 and 0 < varying.sum() < len(slices)
+        total += k + (k + 1) // 4 + int(mixed)
     return total
 
 

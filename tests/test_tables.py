@@ -64,6 +64,17 @@ def test_table_rule_counts_distinct_slices():
     assert table_luts(entries, 3) == table_luts(entries, 2)  # a constant bit costs nothing
 
 
+def test_table_rule_prices_selection_past_sixteen_slices():
+    """Independent of the code: a 1024-entry bit (16 slices of 64) with four distinct random
+    slices among constant ones pays a selection LUT more than one with all 16 varying."""
+    rng = np.random.default_rng(2)
+    patterns = rng.integers(0, 2, (16, 64))
+    mixed = np.concatenate([patterns[:4].ravel(), np.zeros(12 * 64, dtype=np.int64)])
+    assert table_luts(mixed, 1) == 4 + (4 + 1) // 4 + 1
+    assert table_luts(patterns.ravel(), 1) == 16 + (16 + 1) // 4
+    assert table_luts(mixed[:512], 1) == 4 + (4 + 1) // 4  # eight slices: the MUXF9 selects
+
+
 def _split_reads(text: str) -> list[tuple[str, str]]:
     """(A's function or module, R's) of each split table read in the Verilog: A is read with
     top bits of the index R is read with."""

@@ -244,7 +244,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     if isinstance(op, comb.AddOp | comb.SubOp):
         operands = [bits[v] for v in op.operands[:2]]
         if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
-            return 0  # a bare constant operand folds into the carry chain (a rounding step)
+            return _rounding_row(op, need, bits, w)  # a bare constant operand: a rounding step
         constant = [all(b[0] == "const" for b in o) for o in operands]
         if isinstance(op, comb.AddOp) and any(o[0] != ZERO and all(b == ZERO for b in o[1:]) for o in operands):
             return 0  # a single bit added at the bottom: the carry chain's carry-in (Yosys alumacc)
@@ -299,6 +299,30 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     return 0
 
 
+def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
+    """A rounding step's constant folds into the carry chain, except after a binary sum that
+    only it reads when a wrap drops its top bits and the constant is not the carry-in: Yosys
+    (alumacc) merges the two into one three-operand sum and builds a second adder row below
+    the top bit read (micro-designs: one LUT per bit below it; with every top bit read, none)."""
+    top = need.get(op.results[0], 0).bit_length()
+    (constant,) = [v.owner.value.value.data for v in op.operands if isinstance(v.owner, hw.ConstantOp)]
+    if top >= w or constant & 1:
+        return 0  # every top bit read, or the constant's bit 0 is the chain's carry-in
+    (value,) = [v for v in op.operands if not isinstance(v.owner, hw.ConstantOp)]
+    sum_ = _source(value)
+    if not (_binary_sum(sum_, bits) and len(_readers(sum_.results[0])) == 1):
+        return 0
+    if any(_binary_sum(_source(v), bits) for v in sum_.operands):
+        return 0  # a sum of sums: Yosys builds the whole tree as one, the constant on its chain
+    return top - 1
+
+
+def _binary_sum(op: Operation | None, bits: dict) -> bool:
+    """`op` is a two-operand add or sub of two variable values that synthesis builds itself."""
+    return (isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2 and not _is_primitive(op)
+            and not any(all(b[0] == "const" for b in bits[v]) for v in op.operands))
+
+
 def _extremum(op: comb.MuxOp) -> bool:
     """`op` selects the larger or the smaller of the two values its condition compares."""
     cmp = op.cond.owner
@@ -306,14 +330,20 @@ def _extremum(op: comb.MuxOp) -> bool:
             and {cmp.lhs, cmp.rhs} == {op.true_value, op.false_value})
 
 
-def _table_read(v: SSAValue) -> hw.ArrayGetOp | None:
-    """The table read `v` is, through wiring and constant bits."""
+def _source(v: SSAValue) -> Operation | None:
+    """The op whose bits `v` carries, through wiring, constant bits and sign extension."""
     owner = v.owner
     while isinstance(owner, _WIRES) and len(owner.operands) == 1:
         v, owner = owner.operands[0], owner.operands[0].owner
-    if isinstance(owner, comb.ConcatOp):
-        parts = [u for u in owner.operands if not isinstance(u.owner, hw.ConstantOp)]
-        return _table_read(parts[0]) if len(parts) == 1 else None
+    if isinstance(owner, comb.ConcatOp):  # constant bits, a sign extension
+        sources = {_source(u) for u in owner.operands if not isinstance(u.owner, hw.ConstantOp)}
+        return sources.pop() if len(sources) == 1 else None
+    return owner if isinstance(owner, Operation) else None
+
+
+def _table_read(v: SSAValue) -> hw.ArrayGetOp | None:
+    """The table read `v` is, through wiring and constant bits."""
+    owner = _source(v)
     return owner if isinstance(owner, hw.ArrayGetOp) else None
 
 

@@ -190,6 +190,33 @@ hw.module @t(in %x: i{index_bits}, in %r: i{narrow}, out y: i{width}) {{
 DESIGNS["six-bit table plus a narrow operand"] = _table_plus_narrow(6)
 DESIGNS["seven-bit table plus a narrow operand"] = _table_plus_narrow(7)
 
+def _rounded_sum(kept: int) -> str:
+    """A sum of two sign-extended 20-bit values (two products' sum), rounded at bit 6 (+32)
+    and `kept` bits of the result kept from there (16: every top bit)."""
+    return f"""
+hw.module @t(in %p: i20, in %q: i20, out y: i{kept}) {{
+  %ps = comb.extract %p from 19 : (i20) -> i1
+  %qs = comb.extract %q from 19 : (i20) -> i1
+  %xp = comb.concat %ps, %p : i1, i20
+  %xq = comb.concat %qs, %q : i1, i20
+  %s = comb.add %xp, %xq : i21
+  %ss = comb.extract %s from 20 : (i21) -> i1
+  %xs = comb.concat %ss, %s : i1, i21
+  %k = hw.constant 32 : i22
+  %r = comb.add %xs, %k : i22
+  %y = comb.extract %r from 6 : (i22) -> i{kept}
+  hw.output %y : i{kept}
+}}
+"""
+
+
+# a rounding step after a sum only it reads: with every top bit read the constant rides the
+# sum's carry chain; with a wrap dropping top bits Yosys merges the three operands and builds
+# a second adder row below the top bit read
+DESIGNS["rounding after a sum, every top bit read"] = _rounded_sum(16)
+DESIGNS["rounding after a sum, top bits wrapped"] = _rounded_sum(11)
+
+
 def _table_behind_saturation(index_bits: int, width: int = 8) -> str:
     """A table of seeded random entries read at an 11-bit input saturated to `index_bits`
     signed bits (a quantizer's SAT before an activation table)."""

@@ -189,6 +189,8 @@ def _absorbed(v: SSAValue) -> bool:
             continue
         elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
             return False
+        elif _is_primitive(user):
+            return False  # an instantiated LUT6_2 reads the select's bits as they are
     return True
 
 

@@ -307,9 +307,10 @@ def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
     (alumacc) merges the two into one three-operand sum and builds a second adder row below
     the top bit read (micro-designs: one LUT per bit below it; with every top bit read, none)."""
     top = need.get(op.results[0], 0).bit_length()
-    (constant,) = [v.owner.value.value.data for v in op.operands if isinstance(v.owner, hw.ConstantOp)]
-    if top >= w or constant & 1:
-        return 0  # every top bit read, or the constant's bit 0 is the chain's carry-in
+    constants = [v.owner.value.value.data for v in op.operands if isinstance(v.owner, hw.ConstantOp)]
+    if (top >= w or not isinstance(op, comb.AddOp) or len(op.operands) != 2 or len(constants) != 1
+            or constants[0] & 1 or not constants[0]):
+        return 0  # every top bit read, a negation, or the constant's bit 0 is the chain's carry-in
     (value,) = [v for v in op.operands if not isinstance(v.owner, hw.ConstantOp)]
     sum_ = _source(value)
     if not (_binary_sum(sum_, bits) and len(_readers(sum_.results[0])) == 1):

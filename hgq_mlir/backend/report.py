@@ -11,6 +11,7 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from hgq_mlir.backend.attrs import record
 from hgq_mlir.backend.names import printable
+from hgq_mlir.backend.verilog import table_is_module
 from hgq_mlir.cmvm.graph import adder_luts
 from hgq_mlir.tables import table_luts
 
@@ -269,7 +270,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
                          if (operands[0][i][0] == "const" and not tables[1])
                          or (operands[1][i][0] == "const" and not tables[0]))
-        return adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
+        return (adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
+                + _wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)))
     if isinstance(op, comb.MuxOp):
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
@@ -331,6 +333,18 @@ def _extremum(op: comb.MuxOp) -> bool:
     cmp = op.cond.owner
     return (isinstance(cmp, comb.ICmpOp)
             and {cmp.lhs, cmp.rhs} == {op.true_value, op.false_value})
+
+
+def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> int:
+    """Bits where a table read on more than six index bits, written in the top module, meets
+    another operand's bit: the table's bit leaves its LUTs through a MUXF7/F8, so the sum's
+    bit needs one LUT more (micro-designs: a 7-bit table plus an r-bit operand costs 2 LUTs
+    per bit of r in Yosys; a table module's output is a plain signal)."""
+    wide = [(t := _table_read(v)) is not None and _width_of(t.index.type) > 6 and not table_is_module(t)
+            for v in op.operands[:2]]
+    if not any(wide):
+        return 0
+    return sum(1 for i in range(lo, hi) if operands[0][i][0] != "const" and operands[1][i][0] != "const")
 
 
 def _source(v: SSAValue) -> Operation | None:

@@ -18,12 +18,14 @@ count of subtracted operands enters as m_{-1} and the chain's CI. A `comb.add` m
 `LUT6` per row bit (the row's select and the sum's bit: O = sum ^ row) and a `CARRY8` chain
 (DI = the sum's bit, CI = the carry); above the row's top bit the sum's bits enter S alone.
 
-A constant table read on `TABLE_MODULE_INDEX_BITS` index bits or more is a module of its own
-(`<top>_t<K>`, marked `keep_hierarchy`), instantiated at each read; narrower tables are
-`case` functions in the top module. A wide table flattened into its surroundings lets
-synthesis fold the logic computing its index into the table's wide multiplexers (Yosys
-synth_xilinx: a 7-bit table behind a saturating select, 442 LUTs flattened, 62 kept apart);
-a narrow table's bits share their LUTs with the adders that read them.
+A constant table read on `TABLE_MODULE_INDEX_BITS` index bits or more, or on six or more
+whose index is a select (a saturation), is a module of its own (`<top>_t<K>`, marked
+`keep_hierarchy`), instantiated at each read (`table_is_module`); other tables are `case`
+functions in the top module. Flattened, synthesis folds a select computing a table's index
+into the table's wide multiplexers (Yosys synth_xilinx: a 7-bit table behind a saturating
+select, 442 LUTs flattened, 62 kept apart), and the logic around a table of 16 or more
+64-entry slices into its selection; a narrower table's bits share LUTs with the adders that
+read them.
 
 `VerilogTarget` is the `-t verilog` target of `hgq-opt`: it writes the RTL folder
 (`backend.rtl`) and prints the resource table on its output stream.
@@ -93,7 +95,20 @@ def _literal(value: int, width: int) -> str:
     return f"{width}'h{value & ((1 << width) - 1):x}"
 
 
-TABLE_MODULE_INDEX_BITS = 6  # a table read on this many index bits or more is a module
+TABLE_MODULE_INDEX_BITS = 10  # a table read on this many index bits or more is a module
+
+
+def table_is_module(read: hw.ArrayGetOp) -> bool:
+    """`read`'s table is written as a module of its own: on `TABLE_MODULE_INDEX_BITS` index
+    bits or more, or on six or more behind a select (measured with Yosys on the table test
+    models: fewer LUTs in sum than any single index width)."""
+    width = _width(read.index)
+    if width < 6 or width >= TABLE_MODULE_INDEX_BITS:
+        return width >= 6
+    source = read.index.owner
+    while isinstance(source, comb.ExtractOp | comb.ConcatOp | comb.ReplicateOp) and len(source.operands) == 1:
+        source = source.operands[0].owner
+    return isinstance(source, comb.MuxOp)
 
 
 def _range(w: int) -> str:
@@ -459,7 +474,7 @@ class VerilogPrinter(BasePrinter):
         iw = _width(op.index)
         key = (self.tables[op.input], iw, ew)
         index = self.ref(op.index, op)
-        if iw < TABLE_MODULE_INDEX_BITS:
+        if not table_is_module(op):
             if key not in self.functions:
                 name = self.functions[key] = f"_t{len(self.functions)}"
                 self.function_text.append(

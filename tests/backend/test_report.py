@@ -185,8 +185,9 @@ hw.module @t(in %x: i{index_bits}, in %r: i{narrow}, out y: i{width}) {{
 """
 
 
-# a table on six or seven index bits (a module of its own): each output bit is one LUT6 (on
-# seven, two and a MUXF7), and the adder one LUT per bit where the narrow operand is added
+# a table on six index bits: each output bit is one LUT6, which drives the carry chain's S
+# above the narrow operand's top; on seven, the bit leaves through a MUXF7 and each bit where
+# the narrow operand is added needs one LUT more
 DESIGNS["six-bit table plus a narrow operand"] = _table_plus_narrow(6)
 DESIGNS["seven-bit table plus a narrow operand"] = _table_plus_narrow(7)
 

@@ -339,11 +339,12 @@ def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> i
     """Bits where a table read on more than six index bits, written in the top module, meets
     another operand's bit: the table's bit leaves its LUTs through a MUXF7/F8, so the sum's
     bit needs one LUT more (micro-designs: a 7-bit table plus an r-bit operand costs 2 LUTs
-    per bit of r in Yosys; a table module's output is a plain signal)."""
+    per bit of r in Yosys, two 7-bit tables summed one LUT per bit; a table module's output
+    is a plain signal)."""
     wide = [(t := _table_read(v)) is not None and _width_of(t.index.type) > 6 and not table_is_module(t)
             for v in op.operands[:2]]
-    if not any(wide):
-        return 0
+    if sum(wide) != 1:
+        return 0  # two such tables: the adder's LUT takes both MUXF7 outputs (Yosys, micro-design)
     return sum(1 for i in range(lo, hi) if operands[0][i][0] != "const" and operands[1][i][0] != "const")
 
 

@@ -191,6 +191,32 @@ hw.module @t(in %x: i{index_bits}, in %r: i{narrow}, out y: i{width}) {{
 DESIGNS["six-bit table plus a narrow operand"] = _table_plus_narrow(6)
 DESIGNS["seven-bit table plus a narrow operand"] = _table_plus_narrow(7)
 
+
+def _two_tables(index_bits: int, width: int = 8) -> str:
+    """Two tables of seeded random entries, each read on `index_bits` input bits, summed."""
+    lines = []
+    for name, seed in (("a", 5), ("b", 6)):
+        rng = random.Random(seed)
+        values = [rng.randrange(-(1 << (width - 1)), 1 << (width - 1)) for _ in range(1 << index_bits)]
+        lines += [f"  %{name}{i} = hw.constant {v} : i{width}" for i, v in enumerate(values)]
+        entries = ", ".join(f"%{name}{i}" for i in reversed(range(len(values))))
+        lines.append(f"  %{name}tab = hw.array_create {entries} : i{width}")
+    body = "\n".join(lines)
+    array = f"!hw.array<{1 << index_bits}xi{width}>, i{index_bits}"
+    return f"""
+hw.module @t(in %x: i{index_bits}, in %z: i{index_bits}, out y: i{width}) {{
+{body}
+  %a = hw.array_get %atab[%x] : {array}
+  %b = hw.array_get %btab[%z] : {array}
+  %y = comb.add %a, %b : i{width}
+  hw.output %y : i{width}
+}}
+"""
+
+
+# two seven-bit tables summed: the adder's LUT takes both MUXF7 outputs, one LUT per bit
+DESIGNS["two seven-bit tables summed"] = _two_tables(7)
+
 def _rounded_sum(kept: int) -> str:
     """A sum of two sign-extended 20-bit values (two products' sum), rounded at bit 6 (+32)
     and `kept` bits of the result kept from there (16: every top bit)."""

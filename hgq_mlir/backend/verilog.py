@@ -22,8 +22,9 @@ A constant table read on `TABLE_MODULE_INDEX_BITS` index bits or more, or on six
 whose index is a select (a saturation), is a module of its own (`<top>_t<K>`, marked
 `keep_hierarchy`), instantiated at each read (`table_is_module`); other tables are `case`
 functions in the top module. Flattened, synthesis folds a select computing a table's index
-into the table's wide multiplexers (Yosys synth_xilinx: a 7-bit table behind a saturating
-select, 442 LUTs flattened, 62 kept apart), and the logic around a table of 16 or more
+into the table's wide multiplexers (Yosys synth_xilinx: the recurrent test model's 7-bit,
+30-bit-wide table behind a saturating select, 442 LUTs flattened, 62 kept apart), and the
+logic around a table of 16 or more
 64-entry slices into its selection; a narrower table's bits share LUTs with the adders that
 read them.
 
@@ -100,8 +101,8 @@ TABLE_MODULE_INDEX_BITS = 10  # a table read on this many index bits or more is 
 
 def table_is_module(read: hw.ArrayGetOp) -> bool:
     """`read`'s table is written as a module of its own: on `TABLE_MODULE_INDEX_BITS` index
-    bits or more, or on six or more behind a select (measured with Yosys on the table test
-    models: fewer LUTs in sum than any single index width)."""
+    bits or more, or on six or more behind a select (Yosys on the table test models: fewer
+    LUTs in sum than modules from six index bits up, or modules only behind a select)."""
     width = _width(read.index)
     if width < 6 or width >= TABLE_MODULE_INDEX_BITS:
         return width >= 6

@@ -215,10 +215,15 @@ class VerilogPrinter(BasePrinter):
             raise UserError(f"{op.name}: result type {res.type} (the Verilog target takes integers of width >= 1)")
         return res, res.type.width.data
 
-    def wire(self, res: SSAValue, w: int, expr: str) -> None:
+    def fresh_name(self, res: SSAValue) -> str:
+        """The next `_n<N>` wire name, given to `res`."""
         name = f"_n{self.count}"
         self.count += 1
         self.names[res] = name
+        return name
+
+    def wire(self, res: SSAValue, w: int, expr: str) -> None:
+        name = self.fresh_name(res)
         self.lines.append(f"  wire {_range(w)}{name} = {expr};")
 
     # -- one handler per op ----------------------------------------------------
@@ -320,9 +325,7 @@ class VerilogPrinter(BasePrinter):
         return ref if _width(v) == 1 else f"{ref}[{i}]"
 
     def ternary_primitive(self, res: SSAValue, w: int, operands, inverted, carry: int, op: Operation) -> None:
-        name = f"_n{self.count}"
-        self.count += 1
-        self.names[res] = name
+        name = self.fresh_name(res)
         m_in, ci = int(carry >= 1), int(carry >= 2)
         init = lut6_2_init(tuple(inverted))
         self.lines.append(f"  wire [{w - 1}:0] {name}_s, {name}_m;  // a ternary adder: LUT6_2 O6, O5 per bit")
@@ -365,9 +368,7 @@ class VerilogPrinter(BasePrinter):
             raise UserError("comb.add: hgq.booth = \"primitive\" needs a zero-extended Booth row (comb.xor marked "
                             "hgq.booth, as lower-fx-to-hw builds it) and a one-bit carry")
         one_a, two_a, x0, x1, x2, inverted = parts
-        name = f"_n{self.count}"
-        self.count += 1
-        self.names[res] = name
+        name = self.fresh_name(res)
         lut = min(row_width, w)
         self.lines.append(f"  wire [{w - 1}:0] {name}_s;  // a Booth row's adder: LUT6 per row bit, CARRY8")
         for i in range(w):
@@ -489,9 +490,7 @@ class VerilogPrinter(BasePrinter):
                 f"(* keep_hierarchy *)\nmodule {name} (\n  input wire {_range(iw)}i,\n"
                 f"  output reg {_range(ew)}o\n);\n  always @* begin\n"
                 + _case_rows(key[0], iw, ew, "o") + "\n  end\nendmodule")
-        name = f"_n{self.count}"
-        self.count += 1
-        self.names[res] = name
+        name = self.fresh_name(res)
         self.lines.append(f"  wire {_range(ew)}{name};")
         self.lines.append(f"  {self.table_modules[key]} {name}_t (.i({index}), .o({name}));")
 
@@ -502,9 +501,7 @@ class VerilogPrinter(BasePrinter):
             raise UserError("seq.compreg: registers with a reset or power-on value are not emitted")
         if self.clock is None or op.clk is not self.clock:
             raise UserError("seq.compreg: its clock must be the module's clock port")
-        name = f"_n{self.count}"
-        self.count += 1
-        self.names[res] = name
+        name = self.fresh_name(res)
         self.lines.append(f"  reg {_range(w)}{name};")
         self.regs.append(f"    {name} <= {self.ref(op.input, op)};")
 

@@ -15,7 +15,12 @@ from hgq_mlir.backend.verilog import table_is_module
 from hgq_mlir.cmvm.graph import adder_luts
 from hgq_mlir.tables import table_luts
 
-_WIRES = (comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp)
+# op classes are compared by identity (`type(op) in ...`): isinstance on xDSL's ABC op
+# classes costs ten times as much, and the report asks millions of times
+_WIRES = frozenset({comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp})
+_SUMS = frozenset({comb.AddOp, comb.SubOp})
+_COSTED = frozenset({comb.AddOp, comb.SubOp, comb.MuxOp, hw.ArrayGetOp, comb.ICmpOp})  # the rest is wiring
+_LEVELS = frozenset({comb.AddOp, comb.SubOp, hw.ArrayGetOp, comb.MulOp})  # a table lookup is a logic level too
 
 
 ZERO = ("const", 0)
@@ -35,17 +40,17 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
         return bits[v]
 
     for op in top.body.block.ops:
-        if isinstance(op, hw.ConstantOp):
+        if type(op) is hw.ConstantOp:
             value = op.value.value.data
             bits[op.result] = [("const", (value >> i) & 1) for i in range(_width_of(op.result.type))]
-        elif isinstance(op, comb.ExtractOp):
+        elif type(op) is comb.ExtractOp:
             low = op.low_bit.value.data
             bits[op.result] = of(op.input)[low : low + _width_of(op.result.type)]
-        elif isinstance(op, comb.ConcatOp):
+        elif type(op) is comb.ConcatOp:
             bits[op.result] = [b for part in reversed(op.inputs) for b in of(part)]
-        elif isinstance(op, comb.ReplicateOp):
+        elif type(op) is comb.ReplicateOp:
             bits[op.result] = of(op.input) * (_width_of(op.result.type) // _width_of(op.input.type))
-        elif isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2:
+        elif type(op) in _SUMS and len(op.operands) == 2:
             a, b = (of(v) for v in op.operands)
             own = of(op.result)
             for i in range(len(own)):  # low bits where one side is zero are the other side's
@@ -53,16 +58,16 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
                     own[i] = a[i]
                 elif a[i] == ZERO:
                     own[i] = b[i]  # for a difference too: -b ≡ b (mod 2) at the first such bit
-                    if isinstance(op, comb.SubOp):
+                    if type(op) is comb.SubOp:
                         break  # above it the borrow ripples
                 else:
                     break
-        elif isinstance(op, comb.MuxOp):
+        elif type(op) is comb.MuxOp:
             t, f = of(op.true_value), of(op.false_value)
             if all(x == ZERO for x in t):  # a ReLU: on a register, its synchronous reset
                 c = of(op.cond)[0]
                 bits[op.result] = [("reset", c, x) for x in f]
-        elif isinstance(op, seq.CompRegOp):
+        elif type(op) is seq.CompRegOp:
             bits[op.results[0]] = [b if b[0] == "const" else ("ff", b) for b in of(op.input)]
     return bits
 
@@ -86,32 +91,32 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
         return (1 << _width_of(v.type)) - 1
 
     for op in reversed(list(top.body.block.ops)):
-        if isinstance(op, hw.OutputOp):
+        if type(op) is hw.OutputOp:
             for v in op.operands:
                 want(v, full(v))
             continue
-        if not op.results or isinstance(op, hw.ConstantOp) or op.results[0] not in need:
+        if not op.results or type(op) is hw.ConstantOp or op.results[0] not in need:
             continue
         mask = need[op.results[0]]
-        if isinstance(op, seq.CompRegOp):
+        if type(op) is seq.CompRegOp:
             want(op.input, mask)
-        elif isinstance(op, comb.ExtractOp):
+        elif type(op) is comb.ExtractOp:
             want(op.input, mask << op.low_bit.value.data)
-        elif isinstance(op, comb.ConcatOp):
+        elif type(op) is comb.ConcatOp:
             offset = 0
             for part in reversed(op.inputs):
                 want(part, mask >> offset)
                 offset += _width_of(part.type)
-        elif isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2:
+        elif type(op) in _SUMS and len(op.operands) == 2:
             a, b = (bits[v] for v in op.operands)
             lowest = (mask & -mask).bit_length() - 1
             start = 0  # unread low bits with a zero on one side: no carry, no operand bit needed
-            while start < lowest and (b[start] == ZERO or (a[start] == ZERO and isinstance(op, comb.AddOp))):
+            while start < lowest and (b[start] == ZERO or (a[start] == ZERO and type(op) is comb.AddOp)):
                 start += 1
             span = ((1 << mask.bit_length()) - 1) & ~((1 << start) - 1)  # carries need every bit below
             for v in op.operands:
                 want(v, span)
-        elif isinstance(op, comb.MuxOp):
+        elif type(op) is comb.MuxOp:
             want(op.cond, 1)
             want(op.true_value, mask)
             want(op.false_value, mask)
@@ -132,14 +137,16 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> tu
     but the last, which become one SRL16E per bit and 16 stages."""
     owner: dict = {}  # a kept flip-flop's input bit -> its register
     for op in top.body.block.ops:
-        if isinstance(op, seq.CompRegOp):
+        if type(op) is seq.CompRegOp:
             mask = need.get(op.results[0], 0)
             for i, b in enumerate(bits[op.input]):
                 if mask >> i & 1 and b[0] != "const" and b not in owner:
                     owner[b] = op
+    if not owner:
+        return defaultdict(int), defaultdict(int)
     tapped: set = set()  # flip-flop outputs that logic (not the next flip-flop) reads
     for op in top.body.block.ops:
-        if not isinstance(op, seq.CompRegOp | hw.ConstantOp | hw.ArrayCreateOp):
+        if type(op) not in (seq.CompRegOp, hw.ConstantOp, hw.ArrayCreateOp):
             for v in op.operands:
                 if v in bits:
                     tapped.update(b for b in bits[v] if b[0] == "ff")
@@ -167,7 +174,7 @@ def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
     rounding step: an adder with a constant, whose carry-chain LUT takes the select too)."""
     for use in v.uses:
         user = use.operation
-        if isinstance(user, _WIRES) or isinstance(user, comb.AddOp) and any(isinstance(o.owner, hw.ConstantOp) for o in user.operands):
+        if type(user) in _WIRES or type(user) is comb.AddOp and any(type(o.owner) is hw.ConstantOp for o in user.operands):
             if not _into_registers(user.results[0], sinks):
                 return False
         elif not isinstance(user, sinks):
@@ -183,12 +190,12 @@ def _absorbed(v: SSAValue) -> bool:
     does cost its bits, but in a network the cost shows up folded into the adders."""
     for use in v.uses:
         user = use.operation
-        if isinstance(user, _WIRES):
+        if type(user) in _WIRES:
             if not _absorbed(user.results[0]):
                 return False
-        elif isinstance(user, seq.CompRegOp) or is_booth_row(user):
+        elif type(user) is seq.CompRegOp or is_booth_row(user):
             continue
-        elif not isinstance(user, comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
+        elif type(user) not in (comb.AddOp, comb.SubOp, comb.MuxOp, comb.ICmpOp):
             return False
         elif _is_primitive(user):
             return False  # an instantiated LUT6_2 reads the select's bits as they are
@@ -219,7 +226,7 @@ def _stored(bits: list) -> bool:
 
 def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
-    if not op.results:
+    if type(op) not in _COSTED:
         return 0
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if is_ternary(op):
@@ -232,7 +239,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         # chain carries the sum's bits alone
         row = bits.get(op.operands[1]) or [("op",)] * w
         return sum(1 for b in row[: need.get(op.results[0], 0).bit_length()] if b[0] != "const")
-    if isinstance(op, comb.AddOp) and any(_carries_booth_row(v) for v in op.operands):
+    if type(op) is comb.AddOp and any(_carries_booth_row(v) for v in op.operands):
         # a Booth row's select logic and the running sum share one LUT per bit, from the row's
         # first bit up (its bits below the sum's known zeros need their LUT too); a row plus a
         # constant (an unsigned operand's top row, never negated) is no adder: its select
@@ -244,12 +251,12 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         # DI takes it, so its bits need a LUT of their own about three times in four (Yosys)
         selects = sum(_width_of(v.type) - _known_zero_lsbs(bits[v]) for v in rest if _partial_products(v))
         return min(w, need.get(op.results[0], 0).bit_length()) + (3 * selects + 3) // 4
-    if isinstance(op, comb.AddOp | comb.SubOp):
+    if type(op) in _SUMS:
         operands = [bits[v] for v in op.operands[:2]]
-        if any(isinstance(v.owner, hw.ConstantOp) for v in op.operands):
+        if any(type(v.owner) is hw.ConstantOp for v in op.operands):
             return _rounding_row(op, need, bits, w)  # a bare constant operand: a rounding step
         constant = [all(b[0] == "const" for b in o) for o in operands]
-        if isinstance(op, comb.AddOp) and any(o[0] != ZERO and all(b == ZERO for b in o[1:]) for o in operands):
+        if type(op) is comb.AddOp and any(o[0] != ZERO and all(b == ZERO for b in o[1:]) for o in operands):
             return 0  # a single bit added at the bottom: the carry chain's carry-in (Yosys alumacc)
         w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
         if any(constant) and all(c or _stored(o) or _carries_sum_apart(v, o[:w]) for c, o, v
@@ -272,9 +279,9 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
                          or (operands[1][i][0] == "const" and not tables[0]))
         return (adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
                 + _wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)))
-    if isinstance(op, comb.MuxOp):
+    if type(op) is comb.MuxOp:
         read = bin(need.get(op.result, 0)).count("1")
-        zero_side = isinstance(op.true_value.owner, hw.ConstantOp) and op.true_value.owner.value.value.data == 0
+        zero_side = type(op.true_value.owner) is hw.ConstantOp and op.true_value.owner.value.value.data == 0
         if zero_side and not _into_registers(op.result, (seq.CompRegOp, comb.MuxOp, comb.ICmpOp)):
             # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
@@ -291,12 +298,12 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # its bits are built in LUTs of their own (Yosys, a softmax's max over 8 logits)
             return read
         return 0 if _absorbed(op.result) else read
-    if isinstance(op, hw.ArrayGetOp):
+    if type(op) is hw.ArrayGetOp:
         if _absorbed_table(op.result):
             return 0  # each output bit and the adder's bit fit one 6-LUT: ABC merges them
         return _table_luts(op)
-    if isinstance(op, comb.ICmpOp):
-        if any(isinstance(v.owner, hw.ConstantOp) for v in (op.lhs, op.rhs)):
+    if type(op) is comb.ICmpOp:
+        if any(type(v.owner) is hw.ConstantOp for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         # two values: the carry chain of their difference, one LUT per bit
         return op.lhs.type.width.data
@@ -309,11 +316,11 @@ def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
     (alumacc) merges the two into one three-operand sum and builds a second adder row below
     the top bit read (micro-designs: one LUT per bit below it; with every top bit read, none)."""
     top = need.get(op.results[0], 0).bit_length()
-    constants = [v.owner.value.value.data for v in op.operands if isinstance(v.owner, hw.ConstantOp)]
-    if (top >= w or not isinstance(op, comb.AddOp) or len(op.operands) != 2 or len(constants) != 1
+    constants = [v.owner.value.value.data for v in op.operands if type(v.owner) is hw.ConstantOp]
+    if (top >= w or type(op) is not comb.AddOp or len(op.operands) != 2 or len(constants) != 1
             or constants[0] & 1 or not constants[0]):
         return 0  # every top bit read, a negation, or the constant's bit 0 is the chain's carry-in
-    (value,) = [v for v in op.operands if not isinstance(v.owner, hw.ConstantOp)]
+    (value,) = [v for v in op.operands if type(v.owner) is not hw.ConstantOp]
     sum_ = _source(value)
     if not (_binary_sum(sum_, bits) and len(_readers(sum_.results[0])) == 1):
         return 0
@@ -324,14 +331,14 @@ def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
 
 def _binary_sum(op: Operation | None, bits: dict) -> bool:
     """`op` is a two-operand add or sub of two variable values that synthesis builds itself."""
-    return (isinstance(op, comb.AddOp | comb.SubOp) and len(op.operands) == 2 and not _is_primitive(op)
+    return (type(op) in _SUMS and len(op.operands) == 2 and not _is_primitive(op)
             and not any(all(b[0] == "const" for b in bits[v]) for v in op.operands))
 
 
 def _extremum(op: comb.MuxOp) -> bool:
     """`op` selects the larger or the smaller of the two values its condition compares."""
     cmp = op.cond.owner
-    return (isinstance(cmp, comb.ICmpOp)
+    return (type(cmp) is comb.ICmpOp
             and {cmp.lhs, cmp.rhs} == {op.true_value, op.false_value})
 
 
@@ -351,10 +358,10 @@ def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> i
 def _source(v: SSAValue) -> Operation | None:
     """The op whose bits `v` carries, through wiring, constant bits and sign extension."""
     owner = v.owner
-    while isinstance(owner, _WIRES) and len(owner.operands) == 1:
+    while type(owner) in _WIRES and len(owner.operands) == 1:
         v, owner = owner.operands[0], owner.operands[0].owner
-    if isinstance(owner, comb.ConcatOp):  # constant bits, a sign extension
-        sources = {_source(u) for u in owner.operands if not isinstance(u.owner, hw.ConstantOp)}
+    if type(owner) is comb.ConcatOp:  # constant bits, a sign extension
+        sources = {_source(u) for u in owner.operands if type(u.owner) is not hw.ConstantOp}
         return sources.pop() if len(sources) == 1 else None
     return owner if isinstance(owner, Operation) else None
 
@@ -362,7 +369,7 @@ def _source(v: SSAValue) -> Operation | None:
 def _table_read(v: SSAValue) -> hw.ArrayGetOp | None:
     """The table read `v` is, through wiring and constant bits."""
     owner = _source(v)
-    return owner if isinstance(owner, hw.ArrayGetOp) else None
+    return owner if type(owner) is hw.ArrayGetOp else None
 
 
 def _absorbed_table(v: SSAValue) -> bool:
@@ -376,10 +383,10 @@ def _into_adders(v: SSAValue) -> bool:
     """Every use of `v`, through wiring, is a binary adder's operand."""
     for use in v.uses:
         user = use.operation
-        if isinstance(user, _WIRES):
+        if type(user) in _WIRES:
             if not _into_adders(user.results[0]):
                 return False
-        elif not (isinstance(user, comb.AddOp | comb.SubOp) and len(user.operands) == 2):
+        elif not (type(user) in _SUMS and len(user.operands) == 2):
             return False
     return bool(v.uses)
 
@@ -387,7 +394,7 @@ def _into_adders(v: SSAValue) -> bool:
 def _merges(adder: Operation, read: list, need: dict) -> bool:
     """Yosys alumacc merges the inferred `adder` into the adder reading `read` (its bits there):
     the sum has one reader and is read whole, in place, at its own width."""
-    if is_ternary(adder) or _is_primitive(adder) or not isinstance(adder, comb.AddOp | comb.SubOp):
+    if is_ternary(adder) or _is_primitive(adder) or type(adder) not in _SUMS:
         return False
     v = adder.results[0]
     if len(list(v.uses)) != 1:
@@ -402,17 +409,17 @@ def _in_macc(op: Operation, operands: list[list], w: int, need: dict) -> bool:
     for v, o in zip(op.operands, operands, strict=False):
         if isinstance(v.owner, Operation) and _merges(v.owner, o[:w], need):
             return True
-        for u in v.owner.operands if isinstance(v.owner, _WIRES) else ():
-            if isinstance(u.owner, comb.AddOp | comb.SubOp) and _merges(u.owner, o[:w], need):
+        for u in v.owner.operands if type(v.owner) in _WIRES else ():
+            if type(u.owner) in _SUMS and _merges(u.owner, o[:w], need):
                 return True
     (r,) = op.results
     users = [use.operation for use in r.uses]
-    return len(users) == 1 and isinstance(users[0], comb.AddOp | comb.SubOp) and not is_ternary(users[0])
+    return len(users) == 1 and type(users[0]) in _SUMS and not is_ternary(users[0])
 
 
 def is_ternary(op: Operation) -> bool:
     """A ternary adder (a `comb.add` marked `hgq.ternary` by lower-fx-to-hw)."""
-    return isinstance(op, comb.AddOp) and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
+    return type(op) is comb.AddOp and isinstance(op.attributes.get("hgq.ternary"), StringAttr)
 
 
 def _into_rounding(v: SSAValue, bits: dict) -> bool:
@@ -420,10 +427,10 @@ def _into_rounding(v: SSAValue, bits: dict) -> bool:
     quantizer's rounding step)."""
     for use in v.uses:
         user = use.operation
-        if isinstance(user, _WIRES):
+        if type(user) in _WIRES:
             if _into_rounding(user.results[0], bits):
                 return True
-        elif isinstance(user, comb.AddOp | comb.SubOp) and any(
+        elif type(user) in _SUMS and any(
                 all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user.operands):
             return True
     return False
@@ -438,11 +445,11 @@ def _carries_sum_apart(v: SSAValue, read: list) -> bool:
     sums, stack = set(), [v]
     while stack:
         owner = stack.pop().owner
-        if isinstance(owner, _WIRES):
+        if type(owner) in _WIRES:
             stack.extend(owner.operands)
-        elif isinstance(owner, comb.AddOp | comb.SubOp):
+        elif type(owner) in _SUMS:
             sums.add(owner)
-        elif not isinstance(owner, hw.ConstantOp | seq.CompRegOp | Block):  # a register's or an input's bits
+        elif type(owner) not in (hw.ConstantOp, seq.CompRegOp, Block):  # a register's or an input's bits
             return False
     for adder in sums:
         if _is_primitive(adder):
@@ -459,7 +466,7 @@ def _readers(v: SSAValue) -> set[Operation]:
     found, stack = set(), [v]
     while stack:
         for use in stack.pop().uses:
-            if isinstance(use.operation, _WIRES):
+            if type(use.operation) in _WIRES:
                 stack.extend(use.operation.results)
             else:
                 found.add(use.operation)
@@ -475,17 +482,17 @@ def _is_primitive(op: Operation) -> bool:
 def is_booth_primitive(op: Operation) -> bool:
     """A Booth row's adder written as LUT6 and CARRY8 primitives (a `comb.add` marked
     `hgq.booth = "primitive"` by lower-fx-to-hw)."""
-    return isinstance(op, comb.AddOp) and op.attributes.get("hgq.booth") == StringAttr("primitive")
+    return type(op) is comb.AddOp and op.attributes.get("hgq.booth") == StringAttr("primitive")
 
 
 def is_booth_row(op: Operation) -> bool:
     """A Booth-recoded multiplier's row (a `comb.xor` marked `hgq.booth` by lower-fx-to-hw)."""
-    return isinstance(op, comb.XorOp) and "hgq.booth" in op.attributes
+    return type(op) is comb.XorOp and "hgq.booth" in op.attributes
 
 
 def _carries_booth_row(v: SSAValue) -> bool:
     owner = v.owner
-    if isinstance(owner, _WIRES):
+    if type(owner) in _WIRES:
         return any(_carries_booth_row(u) for u in owner.operands)
     return isinstance(owner, Operation) and is_booth_row(owner)
 
@@ -495,11 +502,11 @@ def _partial_products(v: SSAValue) -> bool:
     (a `comb.mux` of a value and constant zero, the zero when the select bit is 0: a ReLU
     is the other way round)."""
     owner = v.owner
-    if isinstance(owner, comb.MuxOp):
+    if type(owner) is comb.MuxOp:
         f = owner.false_value.owner
-        return isinstance(f, hw.ConstantOp) and f.value.value.data == 0
-    if isinstance(owner, _WIRES):
-        return all(_partial_products(u) or isinstance(u.owner, hw.ConstantOp) for u in owner.operands)
+        return type(f) is hw.ConstantOp and f.value.value.data == 0
+    if type(owner) in _WIRES:
+        return all(_partial_products(u) or type(u.owner) is hw.ConstantOp for u in owner.operands)
     return False
 
 
@@ -517,9 +524,9 @@ def _select_bits_out(op: comb.MuxOp, need: dict, bits: dict) -> int:
         v = stack.pop()
         for use in v.uses:
             user = use.operation
-            if isinstance(user, _WIRES):
+            if type(user) in _WIRES:
                 stack.append(user.results[0])
-            elif not isinstance(user, seq.CompRegOp | comb.AddOp | comb.SubOp | comb.MuxOp | comb.ICmpOp):
+            elif type(user) not in (seq.CompRegOp, comb.AddOp, comb.SubOp, comb.MuxOp, comb.ICmpOp):
                 mask = need.get(v, 0)
                 out.update(b for i, b in enumerate(of(v)) if b in own and mask >> i & 1)
     return len(out)
@@ -538,7 +545,7 @@ def _select_carry_inputs(op: Operation, operands: list[list], w: int) -> int:
     a, b = (o[:w] for o in operands)
     both = [i for i in range(min(len(a), len(b))) if a[i][0] != "const" and b[i][0] != "const"]
     distinct = [len({o[i] for i in both}) for o in (a, b)]
-    if isinstance(op, comb.SubOp):
+    if type(op) is comb.SubOp:
         return distinct[0] if selects[0] else 0
     if all(selects):
         return min(distinct)
@@ -560,6 +567,8 @@ def _table_luts(op: hw.ArrayGetOp) -> int:
 
 
 def _width_of(t) -> int:
+    if type(t) is IntegerType:
+        return t.width.data
     if isinstance(t, hw.ArrayType):
         return _width_of(t.get_element_type()) * len(t)
     return t.width.data if isinstance(t, IntegerType) else 1
@@ -594,34 +603,41 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
 
         interface = Interface.of(top).manifest()
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
-    graph = nx.DiGraph()
     bits = bit_sources(top)
     need = needed_bits(top, bits)
     ffs, srls = flip_flops(top, bits, need)
+    # adder levels: the longest path over the level ops, each fed by the level ops whose
+    # results reach its operands through wiring and other logic (registers end a stage's paths)
+    graph = nx.DiGraph()
+    feeds: dict[SSAValue, tuple] = {}
     for op in top.body.block.ops:
+        kind = type(op)
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
         cost = _lut_cost(op, need, bits)
-        is_adder = isinstance(op, comb.AddOp | comb.SubOp)
-        is_level = is_adder or isinstance(op, hw.ArrayGetOp | comb.MulOp)  # a table lookup is a logic level too
+        is_adder = kind in _SUMS
         if cost or is_adder:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
         if is_ternary(op):  # (the key only where there are some: binary-only reports keep their keys)
             per_layer[layer]["ternary_adders"] = per_layer[layer].get("ternary_adders", 0) + 1
-        if isinstance(op, comb.MulOp):
+        if kind is comb.MulOp:
             per_layer[layer]["dsps"] = per_layer[layer].get("dsps", 0) + dsp_blocks(op, bits)
-        if isinstance(op, seq.CompRegOp):
+        if kind is seq.CompRegOp:
             per_layer[layer]["ffs"] += ffs[op]
             per_layer[layer]["srls"] += srls[op]
-        if is_level:
-            for v in op.operands:
-                graph.add_edge(v.owner, op, w=1)
-        elif not isinstance(op, hw.ConstantOp | seq.CompRegOp):  # registers end a stage's paths
-            for v in op.operands:
-                if isinstance(v.owner, Operation):
-                    graph.add_edge(v.owner, op, w=0)
-    levels = nx.dag_longest_path_length(graph, weight="w") if graph.number_of_nodes() else 0
+            continue
+        if kind is hw.ConstantOp or not op.results:
+            continue
+        sources = [feeds[v] for v in op.operands if v in feeds]
+        if kind in _LEVELS:
+            graph.add_edge(top, op)  # `top` stands for the inputs, registers and constants
+            graph.add_edges_from((s, op) for s in {s for f in sources for s in f})
+            feeds[op.results[0]] = (op,)
+        elif sources:
+            first = sources[0]
+            feeds[op.results[0]] = first if all(f is first for f in sources) else tuple({s for f in sources for s in f})
+    levels = nx.dag_longest_path_length(graph) if graph.number_of_nodes() else 0
     total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "srls", "adders")}
     layers = {name: dict(v) for name, v in sorted(per_layer.items())}
     pruning = record(top, "hgq.prune", PRUNE_FIELDS) or {}

@@ -34,6 +34,8 @@ read them.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 from typing import IO
@@ -68,6 +70,8 @@ def interface_of(top: hw.HWModuleOp) -> dict:
 
 
 def _width_of(t) -> int:
+    if type(t) is IntegerType:
+        return t.width.data
     if isinstance(t, hw.ArrayType):
         return _width_of(t.get_element_type()) * len(t)
     return t.width.data if isinstance(t, IntegerType) else 1
@@ -116,6 +120,7 @@ def _range(w: int) -> str:
     return f"[{w - 1}:0] " if w > 1 else ""
 
 
+@functools.cache
 def lut6_2_init(inverted: tuple[bool, bool, bool]) -> int:
     """INIT of one ternary-adder bit's LUT6_2 (I0-I2 = the operand bits, inverted where the
     operand is subtracted; I3 = m_{i-1}; I4 unused; I5 = 1): the upper half (O6) holds the
@@ -324,13 +329,22 @@ class VerilogPrinter(BasePrinter):
         ref = self.ref(v, op)
         return ref if _width(v) == 1 else f"{ref}[{i}]"
 
+    def bits(self, v: SSAValue, w: int, op: Operation) -> list[str]:
+        """`bit(v, i, op)` for i < w."""
+        if v in self.consts:
+            value = self.consts[v]
+            return [f"1'b{value >> i & 1}" for i in range(w)]
+        ref = self.ref(v, op)
+        return [ref] * w if _width(v) == 1 else [f"{ref}[{i}]" for i in range(w)]
+
     def ternary_primitive(self, res: SSAValue, w: int, operands, inverted, carry: int, op: Operation) -> None:
         name = self.fresh_name(res)
         m_in, ci = int(carry >= 1), int(carry >= 2)
         init = lut6_2_init(tuple(inverted))
         self.lines.append(f"  wire [{w - 1}:0] {name}_s, {name}_m;  // a ternary adder: LUT6_2 O6, O5 per bit")
+        bits = [self.bits(v, w, op) for v in operands]
         for i in range(w):
-            a, b, c = (self.bit(v, i, op) for v in operands)
+            a, b, c = (x[i] for x in bits)
             m = f"{name}_m[{i - 1}]" if i else f"1'b{m_in}"
             self.lines.append(
                 f"  LUT6_2 #(.INIT(64'h{init:016x})) {name}_l{i} (.O6({name}_s[{i}]), .O5({name}_m[{i}]), "

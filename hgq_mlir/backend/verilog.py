@@ -187,8 +187,11 @@ class VerilogPrinter(BasePrinter):
             else:
                 self.outputs.append(port.name)
                 port_decls.append(f"output wire {_range(port.width)}{port.name}")
+        # the handler per op class looked up once (singledispatchmethod builds a bound
+        # function on every call: a tenth of the emit time on a large layer)
+        handlers = type(self).__dict__["print_op"].dispatcher.dispatch
         for op in top.body.block.ops:
-            self.print_op(op)
+            handlers(type(op))(self, op)
         if self.regs:
             self.lines.append(f"  always @(posedge {self.names[self.clock]}) begin")
             self.lines.extend(self.regs)

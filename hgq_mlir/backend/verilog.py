@@ -100,6 +100,7 @@ def _literal(value: int, width: int) -> str:
     return f"{width}'h{value & ((1 << width) - 1):x}"
 
 
+CHUNK_LINES = 1 << 16
 TABLE_MODULE_INDEX_BITS = 10  # a table read on this many index bits or more is a module
 
 
@@ -190,8 +191,12 @@ class VerilogPrinter(BasePrinter):
         # the handler per op class looked up once (singledispatchmethod builds a bound
         # function on every call: a tenth of the emit time on a large layer)
         handlers = type(self).__dict__["print_op"].dispatcher.dispatch
+        chunks = []  # the lines joined every CHUNK_LINES: one string each, not millions
         for op in top.body.block.ops:
             handlers(type(op))(self, op)
+            if len(self.lines) >= CHUNK_LINES:
+                chunks.append("\n".join(self.lines))
+                self.lines = []
         if self.regs:
             self.lines.append(f"  always @(posedge {self.names[self.clock]}) begin")
             self.lines.extend(self.regs)
@@ -203,7 +208,7 @@ class VerilogPrinter(BasePrinter):
                 f"module {interface.top} {ports};")
         tail = "/* verilator lint_on UNUSEDSIGNAL */\n"
         lines, self.lines = self.lines, []
-        body = [*self.function_text, *lines] or [""]
+        body = [*self.function_text, *chunks, *lines] or [""]
         return "\n".join([head, *body, "endmodule", *self.table_module_text, tail])
 
     # -- helpers ---------------------------------------------------------------

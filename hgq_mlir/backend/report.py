@@ -288,8 +288,12 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # becomes the flip-flop's synchronous reset, into a max pool's select it merges;
             # into the next quantizer's rounding step (a constant added) each bit the rounding
             # reads is one LUT, the select and that carry chain's propagate together (removing
-            # the selects from the example's Verilog removes exactly that many Yosys LUTs)
-            return read if _into_rounding(op.result, bits) else (read + 1) // 3
+            # the selects from the example's Verilog removes exactly that many Yosys LUTs);
+            # an output port takes the bits as they are: each one read is a LUT (a cut of the
+            # rearrange test model after its ReLU convolution: removing its 24 selects removes
+            # 312 Yosys LUTs)
+            into_port = any(type(u) is hw.OutputOp for u in _readers(op.result))
+            return read if into_port or _into_rounding(op.result, bits) else (read + 1) // 3
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
         summed = (comb.AddOp, comb.SubOp, seq.CompRegOp)

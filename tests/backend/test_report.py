@@ -275,6 +275,17 @@ hw.module @t(in %x: i11, out y: i{width}) {{
 # bit one LUT with the select logic
 DESIGNS["five-bit table behind a saturating select"] = _table_behind_saturation(5)
 
+# a ReLU of a sum read by an output port: the port takes each bit as it is, one LUT per bit
+DESIGNS["ReLU into an output port"] = """
+hw.module @t(in %a: i10, in %b: i10, out y: i10) {""" + SUM.format(op="add") + """
+  %neg = comb.extract %s from 10 : (i11) -> i1
+  %x = comb.extract %s from 0 : (i11) -> i10
+  %zero = hw.constant 0 : i10
+  %r = comb.mux %neg, %zero, %x : i10
+  hw.output %r : i10
+}
+"""
+
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()

@@ -40,6 +40,7 @@ from hgq_mlir.fixed import range_width
 GROWTH_WEIGHT = 0.5  # weight of the width a merge adds (0.25-0.75 measured alike; 0 is 3 % worse)
 DEPTH_TIE = 1e-3  # among equally cheap merges, the shallower (measured: -0.3 % LUTs)
 EXACT_FLOAT = 2.0**50  # the greedy scores ranges in float64; beyond this the Huffman tree is used
+SMALL_PLAN = 12  # up to this many terms the greedy runs on Python floats (NumPy's per-call cost dominates)
 
 
 def _value_range(t: Term, ranges: list[tuple[int, int]]) -> tuple[int, int]:
@@ -103,7 +104,7 @@ def _trees(terms: list[tuple[int, Term]], ranges: list[tuple[int, int]], bound: 
         np.array([float(s.width) for s in leaves]),
         np.array([s.negative for s in leaves]),
     )
-    merges = _plan(*state, bound, GROWTH_WEIGHT)
+    merges = (_plan_small if len(leaves) <= SMALL_PLAN else _plan)(*state, bound, GROWTH_WEIGHT)
     slot = list(leaves)
     for i, j in merges:  # the merged term takes slot i
         slot[i] = _Sum.of(slot[i], slot[j])
@@ -345,6 +346,76 @@ def _plan(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> lis
         better = np.flatnonzero(row < best_score)  # (never a merged-away term: both inf there)
         best[better], best_score[better] = i, row[better]
         best[i] = int(row.argmin())
+        best_score[i] = row[best[i]]
+    return merges
+
+
+def _plan_small(depth, lsb, lo, hi, width, negative, bound: int, weight: float) -> list[tuple[int, int]]:
+    """`_plan` on Python numbers, step for step (the same floats, the same first-minimum ties):
+    a large layer's row blocks leave a few terms per column, hundreds of thousands of times."""
+    n = len(depth)
+    depth, lsb, lo, hi = [int(d) for d in depth], [float(x) for x in lsb], [float(x) for x in lo], [float(x) for x in hi]
+    width, negative = [float(x) for x in width], [bool(x) for x in negative]
+    inf = math.inf
+    alive = [True] * n
+    load = sum(1 << d for d in depth)
+    limit = max(1 << bound, 1 << (load - 1).bit_length())
+
+    def score(k: int, o: int) -> float:
+        base = min(lsb[k], lsb[o])
+        scale = 2.0**base
+        merged = _range_width_1((lo[k] + lo[o]) / scale, (hi[k] + hi[o]) / scale)
+        top = max(width[k] + lsb[k], width[o] + lsb[o])
+        cost = min(merged + base, top) - max(lsb[k], lsb[o])
+        grown = cost + weight * (merged - max(width[k], width[o]))
+        return grown + DEPTH_TIE * max(depth[k], depth[o])
+
+    def first_min(row: list[float]) -> int:
+        return min(range(len(row)), key=row.__getitem__)
+
+    def grown(a: int, b: int) -> int:
+        return (1 << (max(a, b) + 1)) - (1 << a) - (1 << b)
+
+    scores = [[inf if a == b else score(a, b) for b in range(n)] for a in range(n)]
+    best = [first_min(row) for row in scores]
+    best_score = [scores[k][best[k]] for k in range(n)]
+    merges = []
+    for _ in range(n - 1):
+        i = first_min(best_score)
+        j = best[i]
+        if load + grown(depth[i], depth[j]) > limit:  # that merge would exceed the bound
+            live = [k for k in range(n) if alive[k]]
+            masked = [scores[a][b] if load + grown(depth[a], depth[b]) <= limit else inf for a in live for b in live]
+            a, b = divmod(first_min(masked), len(live))
+            i, j = live[a], live[b]
+        di, dj = depth[i], depth[j]
+        load += grown(di, dj)
+        merges.append((i, j))
+        base = min(lsb[i], lsb[j])
+        lo[i], hi[i] = lo[i] + lo[j], hi[i] + hi[j]
+        negative[i] = negative[i] and negative[j]
+        node_lo, node_hi = (-hi[i], -lo[i]) if negative[i] else (lo[i], hi[i])
+        width[i] = float(_range_width_1(node_lo / 2.0**base, node_hi / 2.0**base))
+        lsb[i] = base
+        depth[i] = max(di, dj) + 1
+        alive[j] = False
+        best_score[j] = inf
+        for k in range(n):
+            scores[j][k] = scores[k][j] = inf
+        live = [k for k in range(n) if alive[k]]
+        row = [inf] * n
+        for k in live:
+            if k != i:
+                row[k] = score(i, k)
+        for k in range(n):
+            scores[i][k] = scores[k][i] = row[k]
+        for k in [k for k in live if best[k] == i or best[k] == j]:
+            best[k] = first_min(scores[k])
+            best_score[k] = scores[k][best[k]]
+        for k in range(n):
+            if row[k] < best_score[k]:
+                best[k], best_score[k] = i, row[k]
+        best[i] = first_min(row)
         best_score[i] = row[best[i]]
     return merges
 

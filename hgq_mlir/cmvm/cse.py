@@ -30,6 +30,7 @@ from hgq_mlir.cmvm.parallel import solve_all
 from hgq_mlir.cmvm.sum_tree import plan_trees, sum_narrow, ternary_depth
 
 DEFAULT_DEPTH_SLACK = 1
+PARALLEL_PLAN_TERMS = 20_000  # final-sum terms from which the columns are planned on both cores
 
 
 def _ceil_log(v: int, base: int) -> int:
@@ -50,10 +51,19 @@ def _ternary_target(cols, ranges, bounds) -> tuple[int, list]:
     """The depth the graph's final sums reach with ternary adders at their shallowest (every
     column may use the levels up to there to save LUTs: they cost no latency), and each
     column's planned trees, which its final sum then chooses from (planned once)."""
-    trees = [plan_trees(col, ranges, b) for col, b in zip(cols, bounds, strict=True)]
-    target = max((ternary_depth(col, ranges, b, t) for col, b, t in zip(cols, bounds, trees, strict=True) if col),
-                 default=0)
-    return target, trees
+    plans = [(_column_plan, (col, ranges, b), {}) for col, b in zip(cols, bounds, strict=True)]
+    if sum(len(col) for col in cols) >= PARALLEL_PLAN_TERMS:
+        planned = solve_all(plans)  # columns are independent: half of them on the second core
+    else:
+        planned = [f(*args) for f, args, _ in plans]
+    target = max((depth for _, depth in planned if depth is not None), default=0)
+    return target, [trees for trees, _ in planned]
+
+
+def _column_plan(col, ranges, bound: int) -> tuple[list, int | None]:
+    """A column's planned trees and the least depth its ternary sum can have (None: no terms)."""
+    trees = plan_trees(col, ranges, bound)
+    return trees, (ternary_depth(col, ranges, bound, trees) if col else None)
 
 
 PAIR_BUDGET = 1_500_000  # digit pairs indexed at once; above it the rows are solved in blocks

@@ -268,6 +268,28 @@ def build_multi_io_model(seed: int = 0, epochs: int = 2):
     return _fit_and_trace(model, [xa, xb], [y0, y1], "mse", epochs)
 
 
+def build_dense_square(n: int = 512, seed: int = 0):
+    """An untrained QDense(n) on n inputs, for the large-layer compile benchmark: 8-bit KBI weights
+    (one integer bit) drawn uniformly in +-1.5 (nearly all nonzero, hundreds of distinct values),
+    8-bit inputs; the quantizer ranges are traced on random data."""
+    keras = _keras()
+    from hgq.config import QuantizerConfigScope
+    from hgq.layers import QDense
+    from hgq.utils import trace_minmax
+
+    keras.utils.set_random_seed(seed)
+    with (
+        QuantizerConfigScope(place="weight", q_type="kbi", b0=8, i0=1),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", round_mode="RND", i0=2, f0=5),
+    ):
+        inp = keras.Input((n,), name="inp")
+        out = QDense(n, name="out", kernel_initializer=keras.initializers.RandomUniform(-1.5, 1.5))(inp)
+        model = keras.Model(inp, out, name=f"dense{n}")
+    x = np.random.default_rng(seed).normal(size=(256, n)).astype(np.float32)
+    trace_minmax(model, x, verbose=False)
+    return model
+
+
 def build_large_model(widths: tuple[int, ...] = (64, 256, 128, 64, 10), seed: int = 0, weight_bits: int = 4):
     """An untrained dense model with random `weight_bits`-bit weights, sized for compile-time
     benchmarks (the default has ~20 000 adders); the quantizer ranges are traced on random data."""

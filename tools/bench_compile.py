@@ -7,10 +7,12 @@
 Models: `jsc` (examples/jsc.keras, the README's dense example), `conv2d` (8x8 image
 Conv2D+MaxPool+Dense), `muon` (Conv1D + residual + tanh table + dense), `large` (an
 untrained 64-256-128-64-10 dense model with ~20 000 adders: the compile budget is 60 s and
-2 GB). Each (model, tool) compiles in a fresh process (Keras file -> Verilog on disk).
-Per stage: wall time, and the stage's peak resident memory above its start (sampled every
-5 ms, so C++ allocations count too); per run: the process's peak RSS above the loaded
-model. da4ml's stages: trace_model (HGQ2's tracer, CMVM solved inside), comb_trace,
+2 GB), and, only when named, `dense512` (an untrained 512x512 8-bit dense layer, about
+200 000 adders; `--whole --models dense512 --runs 1` times the whole `hgq-opt` process).
+Each (model, tool) compiles in a fresh process (Keras file -> Verilog on disk). Per stage:
+wall time, and the stage's peak resident memory above its start (sampled every 5 ms, so
+C++ allocations count too); per run: the process's peak RSS above the loaded model.
+da4ml's stages: trace_model (HGQ2's tracer, CMVM solved inside), comb_trace,
 VerilogModel.write; ours: import, each pass of hgq-standard, write_rtl.
 `--whole` times the two whole commands instead, `hgq-opt M -t verilog -o OUT --quiet` and
 `alkaid convert M OUT --flavor verilog -n 0 --latency-cutoff -1`, alternating, and prints
@@ -34,6 +36,7 @@ import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("jsc", "conv2d", "muon", "large")
+LARGE_MODELS = ("dense512",)  # only when named: minutes and gigabytes
 
 
 def _rss_mb() -> float:
@@ -119,6 +122,7 @@ def build(name: str, root: Path) -> Path:
         "conv2d": lambda: zoo.build_conv_model(2, seed=0),
         "muon": lambda: zoo.build_muon_model(seed=0),
         "large": lambda: zoo.build_large_model(),
+        "dense512": lambda: zoo.build_dense_square(512),
     }[name]()
     model.save(path)
     return path
@@ -174,7 +178,8 @@ def whole_process(names: list[str], runs: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated subset of {','.join(MODELS + LARGE_MODELS)} (default: {','.join(MODELS)})")
     ap.add_argument("--no-da4ml", action="store_true", help="only our compiler")
     ap.add_argument("--whole", action="store_true",
                     help="whole processes against alkaid 0.8.2 (hgq-opt -t verilog, alkaid convert), medians")

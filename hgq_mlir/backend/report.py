@@ -39,36 +39,42 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
             bits[v] = [("op", id(v), i) for i in range(_width_of(v.type))]
         return bits[v]
 
+    # (operands and results read once per op, by position: xDSL's named accessors cost more)
     for op in top.body.block.ops:
-        if type(op) is hw.ConstantOp:
+        kind = type(op)
+        if not op.results:
+            continue
+        res = op.results[0]
+        if kind is hw.ConstantOp:
             value = op.value.value.data
-            bits[op.result] = [("const", (value >> i) & 1) for i in range(_width_of(op.result.type))]
-        elif type(op) is comb.ExtractOp:
+            bits[res] = [("const", (value >> i) & 1) for i in range(_width_of(res.type))]
+        elif kind is comb.ExtractOp:
             low = op.low_bit.value.data
-            bits[op.result] = of(op.input)[low : low + _width_of(op.result.type)]
-        elif type(op) is comb.ConcatOp:
-            bits[op.result] = [b for part in reversed(op.inputs) for b in of(part)]
-        elif type(op) is comb.ReplicateOp:
-            bits[op.result] = of(op.input) * (_width_of(op.result.type) // _width_of(op.input.type))
-        elif type(op) in _SUMS and len(op.operands) == 2:
-            a, b = (of(v) for v in op.operands)
-            own = of(op.result)
+            bits[res] = of(op.operands[0])[low : low + _width_of(res.type)]
+        elif kind is comb.ConcatOp:
+            bits[res] = [b for part in reversed(op.operands) for b in of(part)]
+        elif kind is comb.ReplicateOp:
+            x = op.operands[0]
+            bits[res] = of(x) * (_width_of(res.type) // _width_of(x.type))
+        elif kind in _SUMS and len(operands := op.operands) == 2:
+            a, b = of(operands[0]), of(operands[1])
+            own = of(res)
             for i in range(len(own)):  # low bits where one side is zero are the other side's
                 if b[i] == ZERO:
                     own[i] = a[i]
                 elif a[i] == ZERO:
                     own[i] = b[i]  # for a difference too: -b ≡ b (mod 2) at the first such bit
-                    if type(op) is comb.SubOp:
+                    if kind is comb.SubOp:
                         break  # above it the borrow ripples
                 else:
                     break
-        elif type(op) is comb.MuxOp:
-            t, f = of(op.true_value), of(op.false_value)
-            if all(x == ZERO for x in t):  # a ReLU: on a register, its synchronous reset
-                c = of(op.cond)[0]
-                bits[op.result] = [("reset", c, x) for x in f]
-        elif type(op) is seq.CompRegOp:
-            bits[op.results[0]] = [b if b[0] == "const" else ("ff", b) for b in of(op.input)]
+        elif kind is comb.MuxOp:
+            cond, t, f = op.operands
+            if all(x == ZERO for x in of(t)):  # a ReLU: on a register, its synchronous reset
+                c = of(cond)[0]
+                bits[res] = [("reset", c, x) for x in of(f)]
+        elif kind is seq.CompRegOp:
+            bits[res] = [b if b[0] == "const" else ("ff", b) for b in of(op.operands[0])]
     return bits
 
 
@@ -91,30 +97,32 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
         return (1 << _width_of(v.type)) - 1
 
     for op in reversed(list(top.body.block.ops)):
-        if type(op) is hw.OutputOp:
-            for v in op.operands:
+        kind = type(op)
+        operands = op.operands
+        if kind is hw.OutputOp:
+            for v in operands:
                 want(v, full(v))
             continue
-        if not op.results or type(op) is hw.ConstantOp or op.results[0] not in need:
+        if not op.results or kind is hw.ConstantOp or op.results[0] not in need:
             continue
         mask = need[op.results[0]]
-        if type(op) is seq.CompRegOp:
-            want(op.input, mask)
-        elif type(op) is comb.ExtractOp:
-            want(op.input, mask << op.low_bit.value.data)
-        elif type(op) is comb.ConcatOp:
+        if kind is seq.CompRegOp:
+            want(operands[0], mask)
+        elif kind is comb.ExtractOp:
+            want(operands[0], mask << op.low_bit.value.data)
+        elif kind is comb.ConcatOp:
             offset = 0
-            for part in reversed(op.inputs):
+            for part in reversed(operands):
                 want(part, mask >> offset)
                 offset += _width_of(part.type)
-        elif type(op) in _SUMS and len(op.operands) == 2:
-            a, b = (bits[v] for v in op.operands)
+        elif kind in _SUMS and len(operands) == 2:
+            a, b = bits[operands[0]], bits[operands[1]]
             lowest = (mask & -mask).bit_length() - 1
             start = 0  # unread low bits with a zero on one side: no carry, no operand bit needed
-            while start < lowest and (b[start] == ZERO or (a[start] == ZERO and type(op) is comb.AddOp)):
+            while start < lowest and (b[start] == ZERO or (a[start] == ZERO and kind is comb.AddOp)):
                 start += 1
             span = ((1 << mask.bit_length()) - 1) & ~((1 << start) - 1)  # carries need every bit below
-            for v in op.operands:
+            for v in operands:
                 want(v, span)
         elif type(op) is comb.MuxOp:
             want(op.cond, 1)

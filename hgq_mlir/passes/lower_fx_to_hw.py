@@ -170,18 +170,23 @@ class _HwBuilder:
         w = v.type.width.data
         if width <= w:
             return self.extract(v, 0, width)
-        if signed:
-            msb = self.extract(v, w - 1, 1)
-            top = msb if width - w == 1 else self.replicate(msb, width - w)
-        else:
-            top = self.const(0, width - w)
-        return self.concat([top, v], width)
+        return self.concat([self.extension(v, signed, width - w), v], width)
+
+    def extension(self, v: SSAValue, signed: bool, n: int) -> SSAValue:
+        """The n bits above `v` that sign- or zero-extend it."""
+        if not signed:
+            return self.const(0, n)
+        msb = self.extract(v, v.type.width.data - 1, 1)
+        return msb if n == 1 else self.replicate(msb, n)
 
     def align(self, v: SSAValue, t: fx.FixedType, frac: int, width: int) -> SSAValue:
         """The mantissa of `v` (type t) at `frac` fractional bits, in `width` bits."""
         s = frac - t.frac
         if s > 0:
             w = v.type.width.data
+            if width > w + s:  # extended and shifted: one concat {extension, v, zeros}
+                top = self.extension(v, t.signed, width - w - s)
+                return self.concat([top, v, self.const(0, s)], width)
             v = self.concat([v, self.const(0, s)], w + s)
         return self.resize(v, t.signed, width)
 

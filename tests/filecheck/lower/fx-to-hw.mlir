@@ -1,7 +1,7 @@
 // RUN: hgq-opt %s -p lower-fx-to-hw | filecheck %s
 
-// Alignment is wiring: x1 is shifted left one bit (concat with a zero) and both
-// operands are sign-extended (replicate the MSB) to the sum's width.
+// Alignment is wiring: both operands are sign-extended (replicate the MSB) to the sum's
+// width, x1 shifted left one bit in the same concat (a zero below it).
 func.func @f() {
   %0 = fx.input "inp"[0] : !fx.fixed<1, 2, 2>
   %1 = fx.input "inp"[1] : !fx.fixed<1, 3, 1>
@@ -18,10 +18,9 @@ func.func @f() {
 // CHECK-NEXT:   %[[MSB0:.*]] = comb.extract %[[X0]] from 4 : (i5) -> i1
 // CHECK-NEXT:   %[[EXT0:.*]] = comb.replicate %[[MSB0]] : (i1) -> i2
 // CHECK-NEXT:   %[[A:.*]] = comb.concat %[[EXT0]], %[[X0]] : i2, i5
+// CHECK-NEXT:   %[[MSB1:.*]] = comb.extract %[[X1]] from 4 : (i5) -> i1
 // CHECK-NEXT:   %[[Z:.*]] = hw.constant false
-// CHECK-NEXT:   %[[SH:.*]] = comb.concat %[[X1]], %[[Z]] : i5, i1
-// CHECK-NEXT:   %[[MSB1:.*]] = comb.extract %[[SH]] from 5 : (i6) -> i1
-// CHECK-NEXT:   %[[B:.*]] = comb.concat %[[MSB1]], %[[SH]] : i1, i6
+// CHECK-NEXT:   %[[B:.*]] = comb.concat %[[MSB1]], %[[X1]], %[[Z]] : i1, i5, i1
 // CHECK-NEXT:   %[[SUM:.*]] = comb.add %[[A]], %[[B]] {layer = "d"} : i7
 // CHECK:        comb.add %{{.*}}, %{{.*}} : i8
 // CHECK:        comb.icmp sgt

@@ -10,6 +10,7 @@ Shifts are changes of type: they cost no logic.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -78,7 +79,19 @@ class OverflowModeAttr(EnumAttribute[OverflowMode], SpacedOpaqueSyntaxAttribute)
 
 def fixed_for_range(lo: int, hi: int, f: int) -> FixedType:
     """The narrowest format with `f` fractional bits holding mantissas lo..hi."""
-    return FixedType(*fixed.format_of_range(lo, hi, f))
+    return _fixed_type(*fixed.format_of_range(lo, hi, f))
+
+
+@functools.cache
+def _fixed_type(k: int, i: int, f: int) -> FixedType:
+    """FixedType(k, i, f), built once per format (attributes are immutable; a large layer asks
+    for a few hundred formats hundreds of thousands of times)."""
+    return FixedType(k, i, f)
+
+
+@functools.cache
+def _int_attr(value: int) -> IntAttr:
+    return IntAttr(value)
 
 
 def _fixed(value: SSAValue, what: str) -> FixedType:
@@ -138,7 +151,7 @@ class Add3Op(IRDLOperation):
     def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, negate: tuple[bool, bool, bool] | int,
                  result_type: FixedType, attributes=None):
         mask = negate if isinstance(negate, int) else sum(1 << n for n, neg in enumerate(negate) if neg)
-        super().__init__(operands=[a, b, c], properties={"negate": IntAttr(mask)}, result_types=[result_type],
+        super().__init__(operands=[a, b, c], properties={"negate": _int_attr(mask)}, result_types=[result_type],
                          attributes=attributes)
 
     @property

@@ -11,6 +11,8 @@ Each hgq op kind has one lowering rule, `@lowering(Op)`, found by op class (`LOW
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -105,6 +107,12 @@ class LowerHgqToFx(ModulePass):
                 model.erase(safe_erase=False)
 
 
+@functools.lru_cache(maxsize=256)
+def _layer_attr(name: str) -> StringAttr:
+    """The `layer` attribute of a layer's ops, built once per layer."""
+    return StringAttr(name)
+
+
 class _Lowering:
     def __init__(self, solver: Callable[[np.ndarray, list[tuple[int, int]]], AdderGraph], max_width: int,
                  input_format: tuple[int, int, int] | None = None):
@@ -120,7 +128,7 @@ class _Lowering:
     # -- building -------------------------------------------------------------
     def emit(self, op: Operation, tag: bool = True) -> SSAValue:
         if tag and self.layer is not None:
-            op.attributes["layer"] = StringAttr(self.layer)
+            op.attributes["layer"] = _layer_attr(self.layer)
         for r in op.results:
             if r.type.width > self.max_width:
                 where = f"layer '{self.layer}'" if self.layer else op.name

@@ -51,10 +51,18 @@ def _no_interrupt():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _write(out, text: str | list[str]) -> None:
+    """A file's text, or its pieces in order."""
+    if isinstance(text, str):
+        out.write(text)
+    else:
+        out.writelines(text)
+
+
 class _Plan:
     """One output path: staged into a temporary file (regular or new) or written directly."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str | list[str]) -> None:
         self.path, self.text = path, text
         self.tmp: str | None = None
         self.direct = False
@@ -94,7 +102,7 @@ class _Plan:
         try:
             fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(self.target)}.")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(self.text)
+                _write(out, self.text)
                 os.fchmod(out.fileno(), self.mode)
                 if self.owner is not None and os.geteuid() == 0:
                     os.fchown(out.fileno(), *self.owner)
@@ -114,7 +122,7 @@ class _Plan:
         if self.direct:
             try:
                 with open(self.target, "w", encoding="utf-8") as out:
-                    out.write(self.text)
+                    _write(out, self.text)
             except OSError as e:
                 raise UserError(f"{printable(str(self.path))}: cannot write: {e.strerror}") from None
         else:
@@ -154,9 +162,9 @@ def _own_kind(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in OWN_KINDS)
 
 
-def write_folder(out_dir: str | os.PathLike, files: dict[str, str], force: bool = False,
+def write_folder(out_dir: str | os.PathLike, files: dict[str, str | list[str]], force: bool = False,
                  replace_build: bool = True) -> None:
-    """Write `files` (plain names -> text) into `out_dir` (see the module docstring).
+    """Write `files` (plain names -> text, or its pieces) into `out_dir` (see the module docstring).
     `replace_build=False` adds files to an existing build (nothing is removed)."""
     out = Path(out_dir)
     shown = printable(str(out_dir))

@@ -173,8 +173,12 @@ class VerilogPrinter(BasePrinter):
         self.stream.write(self.module_text(top, interface, header))
 
     def module_text(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> str:
-        """The Verilog text of `top`, joined once from its lines (a large layer's text is
-        hundreds of megabytes: every copy counts)."""
+        """The Verilog text of `top`."""
+        return "".join(self.module_pieces(top, interface, header))
+
+    def module_pieces(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> list[str]:
+        """The Verilog text of `top` in pieces, in order (a large layer's text is hundreds of
+        megabytes: written piece by piece, it is never copied into one string)."""
         self.top = interface.top
         port_decls = []
         args = iter(top.body.block.args)
@@ -209,7 +213,8 @@ class VerilogPrinter(BasePrinter):
         tail = "/* verilator lint_on UNUSEDSIGNAL */\n"
         lines, self.lines = self.lines, []
         body = [*self.function_text, *chunks, *lines] or [""]
-        return "\n".join([head, *body, "endmodule", *self.table_module_text, tail])
+        parts = [head, *body, "endmodule", *self.table_module_text, tail]
+        return [piece for part in parts for piece in (part, "\n")][:-1]
 
     # -- helpers ---------------------------------------------------------------
     def ref(self, v: SSAValue, op: Operation) -> str:
@@ -537,7 +542,12 @@ def _case_rows(entries: tuple[int, ...], iw: int, ew: int, target: str) -> str:
 
 def emit_verilog(top: hw.HWModuleOp, header: str = "", interface: Interface | None = None) -> str:
     """The Verilog text of `top` (hand-written hw IR without `hgq.interface` too)."""
-    return VerilogPrinter().module_text(top, interface or Interface.of(top, need_layout=False), header)
+    return "".join(verilog_pieces(top, header, interface))
+
+
+def verilog_pieces(top: hw.HWModuleOp, header: str = "", interface: Interface | None = None) -> list[str]:
+    """`emit_verilog`'s text in pieces, in order (`VerilogPrinter.module_pieces`)."""
+    return VerilogPrinter().module_pieces(top, interface or Interface.of(top, need_layout=False), header)
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,8 @@ class HgqOptMain(xDSLOptMain):
                 from hgq_mlir.plots import bit_widths
 
                 self.bit_widths = bit_widths(module)  # what HGQ learned, for bitwidths.png
-            progress.stage(following.name if following is not None else "write output")
+            last = "write output" if self.args.disable_verify else "verify"  # the final IR's verification
+            progress.stage(following.name if following is not None else last)
             if previous is not None or stock is None:
                 if stock is not None:
                     between = following is not None and not self.args.verify_each
@@ -336,6 +337,7 @@ class HgqOptMain(xDSLOptMain):
         # The report and the Verilog allocate millions of small objects and free no cycles; the
         # IR (a million ops on a large layer) would be traversed by every full collection they
         # trigger. Collected once (the lowered fx IR is garbage by now), it is left out of them.
+        progress.stage("write output")
         gc.collect()
         gc.freeze()
         try:

@@ -124,7 +124,7 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
             span = ((1 << mask.bit_length()) - 1) & ~((1 << start) - 1)  # carries need every bit below
             for v in operands:
                 want(v, span)
-        elif type(op) is comb.MuxOp:
+        elif kind is comb.MuxOp:
             want(op.cond, 1)
             want(op.true_value, mask)
             want(op.false_value, mask)

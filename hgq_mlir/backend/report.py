@@ -11,7 +11,7 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from hgq_mlir.backend.attrs import record
 from hgq_mlir.backend.names import printable
-from hgq_mlir.backend.verilog import table_is_module
+from hgq_mlir.backend.verilog import table_is_module, width_of
 from hgq_mlir.cmvm.graph import adder_luts
 from hgq_mlir.tables import table_luts
 
@@ -32,11 +32,11 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
     Equal identities are equal signals, so synthesis merges flip-flops that store them."""
     bits: dict[SSAValue, list] = {}
     for n, arg in enumerate(top.body.block.args):
-        bits[arg] = [("in", n, i) for i in range(_width_of(arg.type))]
+        bits[arg] = [("in", n, i) for i in range(width_of(arg.type))]
 
     def of(v: SSAValue) -> list:
         if v not in bits:  # anything without a bit-level model: opaque bits of its own
-            bits[v] = [("op", id(v), i) for i in range(_width_of(v.type))]
+            bits[v] = [("op", id(v), i) for i in range(width_of(v.type))]
         return bits[v]
 
     # (operands and results read once per op, by position: xDSL's named accessors cost more)
@@ -47,15 +47,15 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
         res = op.results[0]
         if kind is hw.ConstantOp:
             value = op.value.value.data
-            bits[res] = [("const", (value >> i) & 1) for i in range(_width_of(res.type))]
+            bits[res] = [("const", (value >> i) & 1) for i in range(width_of(res.type))]
         elif kind is comb.ExtractOp:
             low = op.low_bit.value.data
-            bits[res] = of(op.operands[0])[low : low + _width_of(res.type)]
+            bits[res] = of(op.operands[0])[low : low + width_of(res.type)]
         elif kind is comb.ConcatOp:
             bits[res] = [b for part in reversed(op.operands) for b in of(part)]
         elif kind is comb.ReplicateOp:
             x = op.operands[0]
-            bits[res] = of(x) * (_width_of(res.type) // _width_of(x.type))
+            bits[res] = of(x) * (width_of(res.type) // width_of(x.type))
         elif kind in _SUMS and len(operands := op.operands) == 2:
             a, b = of(operands[0]), of(operands[1])
             own = of(res)
@@ -89,12 +89,12 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
     need: dict[SSAValue, int] = {}
 
     def want(v: SSAValue, mask: int) -> None:
-        mask &= (1 << _width_of(v.type)) - 1
+        mask &= (1 << width_of(v.type)) - 1
         if mask:
             need[v] = need.get(v, 0) | mask
 
     def full(v: SSAValue) -> int:
-        return (1 << _width_of(v.type)) - 1
+        return (1 << width_of(v.type)) - 1
 
     for op in reversed(list(top.body.block.ops)):
         kind = type(op)
@@ -114,7 +114,7 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
             offset = 0
             for part in reversed(operands):
                 want(part, mask >> offset)
-                offset += _width_of(part.type)
+                offset += width_of(part.type)
         elif kind in _SUMS and len(operands) == 2:
             a, b = bits[operands[0]], bits[operands[1]]
             lowest = (mask & -mask).bit_length() - 1
@@ -257,7 +257,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             return 0
         # an unsigned multiplier's top-bit row (a select) beside the top row: the carry chain's
         # DI takes it, so its bits need a LUT of their own about three times in four (Yosys)
-        selects = sum(_width_of(v.type) - _known_zero_lsbs(bits[v]) for v in rest if _partial_products(v))
+        selects = sum(width_of(v.type) - _known_zero_lsbs(bits[v]) for v in rest if _partial_products(v))
         return min(w, need.get(op.results[0], 0).bit_length()) + (3 * selects + 3) // 4
     if type(op) in _SUMS:
         operands = [bits[v] for v in op.operands[:2]]
@@ -360,7 +360,7 @@ def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> i
     bit needs one LUT more (micro-designs: a 7-bit table plus an r-bit operand costs 2 LUTs
     per bit of r in Yosys, two 7-bit tables summed one LUT per bit; a table module's output
     is a plain signal)."""
-    wide = [(t := _table_read(v)) is not None and _width_of(t.index.type) > 6 and not table_is_module(t)
+    wide = [(t := _table_read(v)) is not None and width_of(t.index.type) > 6 and not table_is_module(t)
             for v in op.operands[:2]]
     if sum(wide) != 1:
         return 0  # two such tables: the adder's LUT takes both MUXF7 outputs (Yosys, micro-design)
@@ -388,7 +388,7 @@ def _absorbed_table(v: SSAValue) -> bool:
     """`v` is, through wiring, a table read on fewer than six index bits that only binary
     adders read: each of its bits fits one 6-LUT with the adder's bit."""
     read = _table_read(v)
-    return read is not None and _width_of(read.index.type) < 6 and _into_adders(read.result)
+    return read is not None and width_of(read.index.type) < 6 and _into_adders(read.result)
 
 
 def _into_adders(v: SSAValue) -> bool:
@@ -527,7 +527,7 @@ def _select_bits_out(op: comb.MuxOp, need: dict, bits: dict) -> int:
     the adders) into logic that cannot take the select into its own LUT (an output port, a
     table index): one LUT (an AND) each."""
     def of(v: SSAValue) -> list:  # bit_sources names the bits of the values wiring or adders read
-        return bits.get(v) or [("op", id(v), i) for i in range(_width_of(v.type))]
+        return bits.get(v) or [("op", id(v), i) for i in range(width_of(v.type))]
 
     own = {b for b in of(op.result) if b[0] == "op"}
     out: set = set()
@@ -575,15 +575,7 @@ def _table_luts(op: hw.ArrayGetOp) -> int:
     """A constant table (`tables.table_luts`: per output bit, one 6-LUT per distinct
     non-constant 64-entry slice plus their selection)."""
     entries = [v.owner.value.value.data for v in reversed(op.input.owner.operands)]  # element 0 first
-    return table_luts(entries, _width_of(op.result.type))
-
-
-def _width_of(t) -> int:
-    if type(t) is IntegerType:
-        return t.width.data
-    if isinstance(t, hw.ArrayType):
-        return _width_of(t.get_element_type()) * len(t)
-    return t.width.data if isinstance(t, IntegerType) else 1
+    return table_luts(entries, width_of(op.result.type))
 
 
 PRUNE_FIELDS = {"layers": dict, "inputs_removed": int}

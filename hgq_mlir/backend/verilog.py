@@ -69,11 +69,12 @@ def interface_of(top: hw.HWModuleOp) -> dict:
     return Interface.of(top).manifest()
 
 
-def _width_of(t) -> int:
+def width_of(t) -> int:
+    """The bits of a value of type t (an array: all its elements)."""
     if type(t) is IntegerType:
         return t.width.data
     if isinstance(t, hw.ArrayType):
-        return _width_of(t.get_element_type()) * len(t)
+        return width_of(t.get_element_type()) * len(t)
     return t.width.data if isinstance(t, IntegerType) else 1
 
 
@@ -93,7 +94,7 @@ def _extended(v: SSAValue) -> tuple[SSAValue, bool] | None:
 
 
 def _width(v: SSAValue) -> int:
-    return _width_of(v.type)
+    return width_of(v.type)
 
 
 def _literal(value: int, width: int) -> str:
@@ -170,11 +171,7 @@ class VerilogPrinter(BasePrinter):
     def print_module(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> None:
         """Write the module's text on the stream (written as it is: BasePrinter.print_string
         would split the whole text into lines to track the column)."""
-        self.stream.write(self.module_text(top, interface, header))
-
-    def module_text(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> str:
-        """The Verilog text of `top`."""
-        return "".join(self.module_pieces(top, interface, header))
+        self.stream.writelines(self.module_pieces(top, interface, header))
 
     def module_pieces(self, top: hw.HWModuleOp, interface: Interface, header: str = "") -> list[str]:
         """The Verilog text of `top` in pieces, in order (a large layer's text is hundreds of
@@ -336,14 +333,8 @@ class VerilogPrinter(BasePrinter):
             raise UserError(f"comb.add: a ternary adder's constant operand is at most 2 (m_-1 and CI), got {carry}")
         return operands, inverted, carry
 
-    def bit(self, v: SSAValue, i: int, op: Operation) -> str:
-        if v in self.consts:
-            return f"1'b{self.consts[v] >> i & 1}"
-        ref = self.ref(v, op)
-        return ref if _width(v) == 1 else f"{ref}[{i}]"
-
     def bits(self, v: SSAValue, w: int, op: Operation) -> list[str]:
-        """`bit(v, i, op)` for i < w."""
+        """Bits 0..w-1 of `v` as Verilog expressions (a one-bit value is its name)."""
         if v in self.consts:
             value = self.consts[v]
             return [f"1'b{value >> i & 1}" for i in range(w)]
@@ -398,16 +389,18 @@ class VerilogPrinter(BasePrinter):
         name = self.fresh_name(res)
         lut = min(row_width, w)
         self.lines.append(f"  wire [{w - 1}:0] {name}_s;  // a Booth row's adder: LUT6 per row bit, CARRY8")
+        sums, ones, twos = (self.bits(v, w, op) for v in (total, one_a, two_a))
+        selects = [self.bits(x, 1, op)[0] for x in (x0, x1, x2)]
         for i in range(w):
-            a = self.bit(total, i, op)
+            a = sums[i]
             if i >= lut:
                 self.lines.append(f"  assign {name}_s[{i}] = {a};")
                 continue
             init = booth_lut6_init(bool(inverted >> i & 1))
-            ins = (a, self.bit(one_a, i, op), self.bit(two_a, i, op), *(self.bit(x, 0, op) for x in (x0, x1, x2)))
+            ins = (a, ones[i], twos[i], *selects)
             pins = ", ".join(f".I{n}({v})" for n, v in enumerate(ins))
             self.lines.append(f"  LUT6 #(.INIT(64'h{init:016x})) {name}_l{i} (.O({name}_s[{i}]), {pins});")
-        self.carry_chain(name, w, self.ref(total, op), f"{name}_s", self.bit(carry, 0, op))
+        self.carry_chain(name, w, self.ref(total, op), f"{name}_s", self.bits(carry, 1, op)[0])
 
     def unextended(self, v: SSAValue) -> tuple[SSAValue, int]:
         """(x, the bits of v that are x's) for v = {0, x}, x[n-1:0] or x itself."""

@@ -65,13 +65,15 @@ def test_table_rule_counts_distinct_slices():
 
 
 def test_table_rule_prices_selection_past_sixteen_slices():
-    """Independent of the code: a 1024-entry bit (16 slices of 64) with four distinct random
-    slices among constant ones pays a selection LUT more than one with all 16 varying."""
+    """Independent of the code: a 1024-entry bit (16 slices of 64) pays a selection LUT more
+    with constant slices among its varying ones, and one more with eight or more distinct
+    slices; within eight slices the MUXF9 tree selects for free."""
     rng = np.random.default_rng(2)
     patterns = rng.integers(0, 2, (16, 64))
     mixed = np.concatenate([patterns[:4].ravel(), np.zeros(12 * 64, dtype=np.int64)])
     assert table_luts(mixed, 1) == 4 + (4 + 1) // 4 + 1
-    assert table_luts(patterns.ravel(), 1) == 16 + (16 + 1) // 4
+    assert table_luts(patterns.ravel(), 1) == 16 + (16 + 1) // 4 + 1
+    assert table_luts(np.tile(patterns[:4].ravel(), 4), 1) == 4 + (4 + 1) // 4  # 16 varying, 4 distinct
     assert table_luts(mixed[:512], 1) == 4 + (4 + 1) // 4  # eight slices: the MUXF9 selects
 
 

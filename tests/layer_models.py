@@ -404,6 +404,29 @@ def snn(seed: int = 0):
     return _train(model, (5, 3), seed)
 
 
+def bidirectional(seed: int = 0):
+    """Keras's Bidirectional around a QGRU (the sequence, features concatenated) feeding a
+    QSimpleRNN read backwards (`go_backwards`, last step), and around a QSimpleSNN (the
+    sequence, the two directions summed) feeding a QLIF read backwards (the sequence)."""
+    import keras
+    from hgq.layers import QDense, QGRU, QLIF, QSimpleRNN, QSimpleSNN
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((4, 3), name="inp")
+        h = keras.layers.Bidirectional(QGRU(2, return_sequences=True, name="gru"), name="bi_gru")(inp)
+        a = QSimpleRNN(2, activation="tanh", go_backwards=True, name="rnn_back")(h)
+        p = QDense(3, name="proj")(inp)
+        s = keras.layers.Bidirectional(QSimpleSNN(3, threshold=0.5, return_sequences=True, name="snn"),
+                                       merge_mode="sum", name="bi_snn")(p)
+        b = QLIF(3, beta=0.75, go_backwards=True, return_sequences=True, name="lif_back")(s)
+        h = keras.layers.Concatenate(name="cat")([a, keras.layers.Flatten(name="fb")(b)])
+        out = QDense(2, enable_oq=True, name="out")(h)
+        model = keras.Model(inp, out, name="bidirectional")
+    return _train(model, (4, 3), seed)
+
+
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, rearrange3d, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
-                                    avgpool, attention_variants, snn)}
+                                    avgpool, attention_variants, snn, bidirectional)}

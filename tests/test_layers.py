@@ -15,7 +15,7 @@ from hgq_mlir.backend.verify import compare, compile_model, keras_predict, verif
 from hgq_mlir.frontend.keras import FrontendError, import_model
 from hgq_mlir.interp.hgq import run_hgq
 
-PRODUCTS = ("attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax")
+PRODUCTS = ("attention", "attention_variants", "bidirectional", "contraction", "multiply", "recurrent", "snn", "softmax")
 
 
 @pytest.fixture(params=sorted(BUILDERS))
@@ -165,6 +165,33 @@ def test_causal_attention_is_refused():
     out = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(inp, inp, use_causal_mask=True)
     with pytest.raises(FrontendError, match="'mha' .*use_causal_mask=True is not supported"):
         import_model(keras.Model(inp, out, name="causal"))
+
+
+def test_backward_layers_read_time_in_reverse(trained, monkeypatch):
+    """Bidirectional wrappers and `go_backwards` layers: the hgq interpreter matches Keras, and
+    the same model imported reading every layer forwards does not (the order is compiled, not
+    lost)."""
+    import hgq_mlir.frontend.keras as frontend
+
+    model, _ = trained(BUILDERS["bidirectional"], seed=2)
+    x = _inputs(model, 500, 7)
+    expected = keras_predict(model, x)
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) == 0
+    monkeypatch.setattr(frontend, "_time_steps", lambda layer, steps: range(steps))
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) > 0
+
+
+def test_bidirectional_options_are_refused():
+    import keras
+    from hgq.layers import QSimpleRNN
+
+    inp = keras.Input((3, 2), name="inp")
+    out = keras.layers.Bidirectional(QSimpleRNN(2), merge_mode="ave", name="bi")(inp)
+    with pytest.raises(FrontendError, match="'bi' .*merge_mode='ave' is not supported"):
+        import_model(keras.Model(inp, out, name="ave"))
+    out = keras.layers.Bidirectional(keras.layers.LSTM(2), name="bi_lstm")(inp)
+    with pytest.raises(FrontendError, match="'bi_lstm' .*a wrapped LSTM is not supported"):
+        import_model(keras.Model(inp, out, name="lstm"))
 
 
 def test_spiking_options_are_refused():

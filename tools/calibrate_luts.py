@@ -9,8 +9,10 @@ The report's constants (report.py, cmvm/graph.py) were fitted on the `fitted` de
 examples/jsc.keras, the test-model kinds of tests/zoo.py trained with seed 1 and the small
 6-4-3 model. The `held` designs are never used to fit anything: the same kinds trained with
 seed 2 (other weights, other pruning); the tool reports the error on each set apart.
-Given models are reported as `given`. Per design and ternary mode: estimated and synthesized
-LUTs (a LUT6_2 counts as one), the error, FFs, SRLs, ternary adders, and synthesis time.
+Given models are reported as `given`; `--set layers` runs the test models of
+tests/layer_models.py (seed 2), on which nothing was fitted but the wide-table rule. Per design
+and ternary mode: estimated and synthesized LUTs (a LUT6_2 counts as one), the error, FFs,
+DSP blocks, ternary adders, and synthesis time.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def synth(verilog: Path, top: str) -> dict:
     cells = support.yosys_cells(verilog, top)
     ffs = sum(v for k, v in cells.items() if k.startswith("FD"))
     srls = sum(v for k, v in cells.items() if k.startswith("SRL"))
-    return {"luts": support.lut_count(cells), "ffs": ffs, "srls": srls,
+    return {"luts": support.lut_count(cells), "ffs": ffs, "srls": srls, "dsps": cells.get("DSP48E2", 0),
             "carry": sum(v for k, v in cells.items() if k.startswith("CARRY")), "lut6_2": cells.get("LUT6_2", 0)}
 
 
@@ -47,6 +49,9 @@ def designs(which: str, tmp: Path) -> list[tuple[str, str, Path]]:
     if which in ("held", "all"):
         for kind in zoo.KINDS:
             out.append(("held", f"{kind}-s2", _saved(tmp / f"{kind}-s2.keras", lambda: zoo.build_model(kind, seed=2))))
+    if which == "layers":
+        for name, build in sorted(tests_modules.load("layer_models").BUILDERS.items()):
+            out.append(("layers", name, _saved(tmp / f"{name}-s2.keras", lambda: build(seed=2))))
     return out
 
 
@@ -62,7 +67,7 @@ def main() -> None:
     ap.add_argument("models", nargs="*")
     ap.add_argument("-p", "--passes", default="hgq-standard", help="the pipeline (ternary=... is added to it)")
     ap.add_argument("--ternary", default="primitive,off", help="comma-separated modes (primitive, infer, off)")
-    ap.add_argument("--set", default="all", choices=("fitted", "held", "all"), help="standard designs to run")
+    ap.add_argument("--set", default="all", choices=("fitted", "held", "all", "layers"), help="standard designs to run")
     ap.add_argument("--keep", metavar="DIR", help="keep the trained designs in DIR and reuse those already there "
                     "(TensorFlow's training is not bit-reproducible: the same file, the same design)")
     args = ap.parse_args()
@@ -71,8 +76,9 @@ def main() -> None:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         todo = [("given", Path(m).stem, Path(m)) for m in args.models] or designs(args.set, folder)
-        print(f"{'set':<7} {'design':<16} {'ternary':<10} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} "
-              f"{'LUT6_2':>7} {'tern.':>6} {'est FFs':>8} {'yosys FFs':>9} {'synth s':>8}", flush=True)
+        print(f"{'set':<7} {'design':<18} {'ternary':<10} {'est LUTs':>9} {'yosys LUTs':>10} {'error':>7} "
+              f"{'LUT6_2':>7} {'tern.':>6} {'est FFs':>8} {'yosys FFs':>9} {'est DSPs':>8} {'yosys DSPs':>10} "
+              f"{'synth s':>8}", flush=True)
         errors: dict[tuple[str, str], list[float]] = {}
         for group, name, path in todo:
             for mode in modes:
@@ -85,9 +91,9 @@ def main() -> None:
                 y = synth(out / f"{report['top']}.v", report["top"])
                 err = report["luts"] / y["luts"] - 1 if y["luts"] else float("nan")
                 errors.setdefault((group, mode), []).append(err)
-                print(f"{group:<7} {name:<16} {mode:<10} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} "
+                print(f"{group:<7} {name:<18} {mode:<10} {report['luts']:>9} {y['luts']:>10} {err:>+7.1%} "
                       f"{y['lut6_2']:>7} {report.get('ternary_adders', 0):>6} {report['ffs']:>8} {y['ffs']:>9} "
-                      f"{time.time() - t:>8.0f}", flush=True)
+                      f"{report.get('dsps', 0):>8} {y['dsps']:>10} {time.time() - t:>8.0f}", flush=True)
         for (group, mode), errs in errors.items():
             print(f"{group} designs, ternary={mode}: mean |error| {sum(abs(e) for e in errs) / len(errs):.1%}, "
                   f"max |error| {max(abs(e) for e in errs):.1%}, mean error {sum(errs) / len(errs):+.1%} "

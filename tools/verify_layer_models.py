@@ -25,7 +25,7 @@ import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-PRODUCTS = {"attention", "attention_variants", "contraction", "multiply", "recurrent", "snn", "softmax"}
+PRODUCTS = {"attention", "attention_variants", "bidirectional", "contraction", "multiply", "recurrent", "snn", "softmax"}
 
 
 def main(argv: list[str] | None = None) -> int:

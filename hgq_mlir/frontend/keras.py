@@ -551,7 +551,7 @@ def _recurrent_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     sample per clock): each step is its cell's arithmetic on the step's input and the state."""
     x, r, shape = _one_input(layer, ins)
     kind = type(layer).__name__
-    for option in ("go_backwards", "stateful", "return_state"):
+    for option in ("stateful", "return_state"):
         if getattr(layer, option, False):
             raise FrontendError(f"layer '{layer.name}' ({kind}): {option}=True is not supported")
     if getattr(layer, "enable_oq", False):
@@ -562,7 +562,7 @@ def _recurrent_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     cell = layer.cell
     step = _gru_step if kind == "QGRU" else _rnn_step
     state, outputs = None, []
-    for t in range(steps):
+    for t in _time_steps(layer, steps):
         xt = _gathered(block, cell, x, r, np.arange(t * features, (t + 1) * features))
         state = step(block, cell, xt, state)
         outputs.append(state)
@@ -572,6 +572,41 @@ def _recurrent_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     rs = fixed.concat([ro for _, ro in outputs])
     y = _add(block, hgq.ConcatOp([v for v, _ in outputs], _type(rs)), layer).result
     return y, rs, (steps, units)
+
+
+def _time_steps(layer, steps: int) -> range:
+    """The order a recurrent or spiking layer reads its time steps in: backwards with
+    `go_backwards`, whose returned sequence is then in that order too (Keras's)."""
+    return range(steps - 1, -1, -1) if getattr(layer, "go_backwards", False) else range(steps)
+
+
+RECURRENT_LAYERS = ("QSimpleRNN", "QGRU", "QSimpleSNN", "QLIF")
+
+
+@layer_kind("Bidirectional")
+def _bidirectional_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+    """Keras's Bidirectional around a recurrent or spiking layer: its forward layer and its
+    backward one (`go_backwards`) on the same input, the backward sequence flipped back into
+    time order, then merged as Keras merges them (concatenated features, or summed)."""
+    kind = "Bidirectional"
+    inner = type(layer.forward_layer).__name__
+    if inner not in RECURRENT_LAYERS:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): a wrapped {inner} is not supported")
+    if layer.merge_mode not in ("concat", "sum"):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): merge_mode={layer.merge_mode!r} is not supported")
+    if getattr(layer, "return_state", False):
+        raise FrontendError(f"layer '{layer.name}' ({kind}): return_state=True is not supported")
+    forward = _import_layer(block, layer.forward_layer, ins)
+    y, r, shape = _import_layer(block, layer.backward_layer, ins)
+    if len(shape) == 2:  # a sequence: (time steps, features)
+        flip = np.arange(int(np.prod(shape))).reshape(shape)[::-1].reshape(-1)
+        r = fixed.gather(r, flip)
+        y = _add(block, hgq.GatherOp(y, flip, _type(r)), layer.backward_layer).result
+    backward = (y, r, shape)
+    if layer.merge_mode == "sum":
+        r = hgq.AddOp.INTERVAL(forward[1], r)
+        return _add(block, hgq.AddOp(forward[0], y, _type(r)), layer).result, r, shape
+    return _concatenate(block, layer, [forward, backward], axis=-1)
 
 
 def _gathered(block: Block, layer, x: SSAValue, r, index: np.ndarray) -> tuple:
@@ -683,7 +718,7 @@ def _spiking_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     x, r, shape = _one_input(layer, ins)
     kind = type(layer).__name__
     cell = layer.cell
-    for option in ("go_backwards", "stateful", "return_state"):
+    for option in ("stateful", "return_state"):
         if getattr(layer, option, False):
             raise FrontendError(f"layer '{layer.name}' ({kind}): {option}=True is not supported")
     if cell.inhibition:
@@ -701,7 +736,7 @@ def _spiking_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     threshold, graded = per_unit(cell.threshold), per_unit(cell.qgraded_spikes_factor)
     beta = per_unit(cell.qlif_beta) if kind == "QLIF" else None
     state, outputs = None, []
-    for t in range(steps):
+    for i, t in enumerate(_time_steps(layer, steps)):
         mem = _gathered(block, layer, x, r, np.arange(t * units, (t + 1) * units))
         if cell.enable_iq:
             mem = _quantize(block, layer, cell.iq, *mem, (units,))
@@ -713,7 +748,7 @@ def _spiking_layer(block: Block, layer, ins: list[tuple]) -> tuple:
         if cell.enable_oq:
             out = _quantize(block, layer, cell.oq, *out, (units,))
         outputs.append(out)
-        if t == steps - 1 and not layer.return_sequences:
+        if i == steps - 1 and not layer.return_sequences:
             break
         if cell.reset_mechanism == "subtract":
             state = _binary(block, layer, hgq.AddOp, mem, _const_dense(block, layer, spike, np.diag(-threshold), None))
@@ -806,21 +841,22 @@ def _softmax_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     return y, r, shape
 
 
-def _concatenate(block: Block, layer, ins: list[tuple]) -> tuple:
+def _concatenate(block: Block, layer, ins: list[tuple], axis: int | None = None) -> tuple:
     """Flat concatenation, then (unless the axis is the outermost) a gather into row-major order."""
     shapes = [shape for _, _, shape in ins]
     if any(r is None for _, r, _ in ins):
         raise FrontendError(f"layer '{layer.name}' (Concatenate): every input must be quantized first")
     rank = len(shapes[0])
-    axis = layer.axis + rank + 1 if layer.axis < 0 else layer.axis
+    given = layer.axis if axis is None else axis
+    axis = given + rank + 1 if given < 0 else given
     if not 1 <= axis <= rank or any(len(s) != rank for s in shapes):
-        raise FrontendError(f"layer '{layer.name}' (Concatenate): axis={layer.axis} does not fit input shapes {shapes}")
+        raise FrontendError(f"layer '{layer.name}' (Concatenate): axis={given} does not fit input shapes {shapes}")
     offsets = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
     pieces = [np.arange(int(np.prod(s))).reshape(s) + off for s, off in zip(shapes, offsets, strict=False)]
     try:
         index = np.concatenate(pieces, axis=axis - 1)
     except ValueError:
-        raise FrontendError(f"layer '{layer.name}' (Concatenate): input shapes {shapes} differ off axis {layer.axis}") from None
+        raise FrontendError(f"layer '{layer.name}' (Concatenate): input shapes {shapes} differ off axis {given}") from None
     r = fixed.concat([r for _, r, _ in ins])
     y = _add(block, hgq.ConcatOp([x for x, _, _ in ins], _type(r)), layer).result
     flat = index.reshape(-1)

@@ -1,7 +1,8 @@
-"""Layers that are linear, tables or wiring (3-D conv and pools, QSum, QMeanPow2, padding,
-cropping, upsampling, permute, repeat, Keras activations, QAffinedUnaryFunctionLUT,
-QEinsumDenseBatchnorm): Keras == hgq interpreter == fx interpreter == simulated RTL on every
-output bit, combinational and pipelined, with negative controls."""
+"""Every layer test model (tests/layer_models.py: linear layers, tables, wiring, products,
+softmax, attention, recurrent, spiking and Bidirectional layers): Keras == hgq interpreter ==
+fx interpreter == simulated RTL on every output bit, combinational and pipelined, each
+product model with both multiplier kinds, with negative controls; options not compiled are
+one-line errors."""
 
 import json
 
@@ -175,6 +176,27 @@ def test_backward_layers_read_time_in_reverse(trained, monkeypatch):
 
     model, _ = trained(BUILDERS["bidirectional"], seed=2)
     x = _inputs(model, 500, 7)
+    expected = keras_predict(model, x)
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) == 0
+    monkeypatch.setattr(frontend, "_time_steps", lambda layer, steps: range(steps))
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) > 0
+
+
+def test_bidirectional_last_step_matches_keras(monkeypatch):
+    """Bidirectional without the sequence: the two final states concatenated (untrained, its
+    ranges traced); read forwards only, the backward half is seen to differ."""
+    import keras
+    from hgq.layers import QDense, QSimpleRNN
+    from hgq.utils import trace_minmax
+
+    import hgq_mlir.frontend.keras as frontend
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((3, 2), name="inp")
+    h = keras.layers.Bidirectional(QSimpleRNN(2), name="bi")(inp)
+    model = keras.Model(inp, QDense(2, enable_oq=True, name="out")(h), name="last_step")
+    x = _inputs(model, 300, 3)
+    trace_minmax(model, x.reshape(300, 3, 2), verbose=False)
     expected = keras_predict(model, x)
     assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) == 0
     monkeypatch.setattr(frontend, "_time_steps", lambda layer, steps: range(steps))

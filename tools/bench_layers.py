@@ -10,7 +10,9 @@ path): `dense_table` (QDenseT), `conv_table` (QConvT2D + QConvT1D), `softmax8` (
 8 logits), `attention8` (2-head QMultiHeadAttention over 8 tokens of 4 features, key_dim 2),
 `multiply` (QMultiply of a ReLU (unsigned) and a signed dense branch), `einsum_table`
 (QEinsumDenseT), `attention_variants` (QLinformerAttention + QMultiHeadAttentionT),
-`recurrent` (QSimpleRNN + QGRU), `snn` (QSimpleSNN + QLIF), and `jsc` (examples/jsc.keras). Per model:
+`recurrent` (QSimpleRNN + QGRU), `bidirectional` (Keras's Bidirectional around a QGRU and a
+QSimpleSNN, `go_backwards` layers), `snn` (QSimpleSNN + QLIF), and `jsc` (examples/jsc.keras).
+Per model:
 
 - ours, `hgq-standard{multiplier=lut}` and `{multiplier=dsp}`: the report's LUTs and DSPs,
   the compile time (Keras file -> Verilog on disk, in this process, TensorFlow already
@@ -47,7 +49,7 @@ import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "multiply",
-          "recurrent", "snn", "jsc")
+          "recurrent", "bidirectional", "snn", "jsc")
 KINDS = ("lut", "dsp")
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -19,13 +19,14 @@ import numpy as np
 SLICE = 64  # entries one 6-LUT holds
 
 
-def table_luts(entries: Sequence[int], width: int) -> int:
-    """6-LUTs of a table (`_table_luts`, memoized: a layer repeats one table per element)."""
-    return _table_luts(tuple(int(v) for v in entries), width)
+def table_luts(entries: Sequence[int], width: int, read: int = -1) -> int:
+    """6-LUTs of a table (`_table_luts`, memoized: a layer repeats one table per element),
+    of the output bits in the mask `read` (all by default: synthesis drops the others)."""
+    return _table_luts(tuple(int(v) for v in entries), width, read)
 
 
 @functools.lru_cache(maxsize=4096)
-def _table_luts(entries: tuple[int, ...], width: int) -> int:
+def _table_luts(entries: tuple[int, ...], width: int, read: int = -1) -> int:
     """6-LUTs of a table of `width`-bit entries (two's complement): per output bit, one per
     distinct non-constant 64-entry slice (k) plus the selection among them, k + (k + 1) // 4
     beyond the free MUXF7/F8/F9; on 16 slices or more the selection past the MUXF9's eight
@@ -42,6 +43,8 @@ def _table_luts(entries: tuple[int, ...], width: int) -> int:
     full = e.size - e.size % SLICE
     total = 0
     for b in range(width):
+        if not read >> b & 1:
+            continue
         column = (e >> b) & 1
         slices = column[:full].reshape(-1, SLICE)
         varying = slices.min(axis=1) != slices.max(axis=1)

@@ -62,6 +62,7 @@ def test_table_rule_counts_distinct_slices():
     entries = bit0 + 2 * bit1
     assert table_luts(entries, 2) == (1 + 0) + (1 + 0)  # one varying slice each: k + (k + 1) // 4
     assert table_luts(entries, 3) == table_luts(entries, 2)  # a constant bit costs nothing
+    assert table_luts(entries, 2, read=0b10) == 1 + 0  # bit 1 alone: the bits nobody reads are not built
 
 
 def test_table_rule_prices_selection_past_sixteen_slices():

@@ -313,7 +313,9 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
     if type(op) is hw.ArrayGetOp:
         if _absorbed_table(op.result):
             return 0  # each output bit and the adder's bit fit one 6-LUT: ABC merges them
-        return _table_luts(op)
+        # a table module keeps every output bit (synthesized apart); a function in the top
+        # module loses the bits nobody reads
+        return _table_luts(op, -1 if table_is_module(op) else need.get(op.result, 0))
     if type(op) is comb.ICmpOp:
         if any(type(v.owner) is hw.ConstantOp for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
@@ -571,11 +573,11 @@ def dsp_blocks(op: comb.MulOp, bits: dict) -> int:
     return -(-wide // 27) * -(-narrow // 18)
 
 
-def _table_luts(op: hw.ArrayGetOp) -> int:
-    """A constant table (`tables.table_luts`: per output bit, one 6-LUT per distinct
+def _table_luts(op: hw.ArrayGetOp, read: int) -> int:
+    """A constant table (`tables.table_luts`: per output bit read, one 6-LUT per distinct
     non-constant 64-entry slice plus their selection)."""
     entries = [v.owner.value.value.data for v in reversed(op.input.owner.operands)]  # element 0 first
-    return table_luts(entries, width_of(op.result.type))
+    return table_luts(entries, width_of(op.result.type), read)
 
 
 PRUNE_FIELDS = {"layers": dict, "inputs_removed": int}

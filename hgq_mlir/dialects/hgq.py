@@ -55,7 +55,9 @@ class _Canonical(HasCanonicalizationPatternsTrait):
     def get_canonicalization_patterns(cls):
         from hgq_mlir.passes.canonicalization_patterns import hgq as patterns
 
-        return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.QuantizeOfConst())
+        return (patterns.ReluOfNonNegative(), patterns.DenseOfZeroWeights(), patterns.DenseOfConst(),
+                patterns.QuantizeOfConst(), patterns.QuantizeToZeroBits(), patterns.GatherOfConst(),
+                patterns.MulByConst())
 
 
 @irdl_attr_definition
@@ -358,7 +360,7 @@ class MulOp(_Elementwise):
     """a * b, elementwise, exact (the product of two computed values)."""
 
     name = "hgq.mul"
-    traits = traits_def(Pure(), Commutative())
+    traits = traits_def(Pure(), Commutative(), _Canonical())
     INTERVAL: ClassVar[Callable[[Ranges, Ranges], Ranges]] = staticmethod(fixed.mul)
 
 
@@ -514,7 +516,7 @@ class GatherOp(_UnaryWithArrays):
     """y[j] = x[index[j]]: a reordering or selection of elements (pure wiring)."""
 
     name = "hgq.gather"
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), _Canonical())
     ARRAYS: ClassVar[tuple[str, ...]] = ("index",)
 
     input = operand_def(TensorType)

@@ -217,6 +217,19 @@ hw.module @t(in %x: i{index_bits}, in %z: i{index_bits}, out y: i{width}) {{
 # two seven-bit tables summed: the adder's LUT takes both MUXF7 outputs, one LUT per bit
 DESIGNS["two seven-bit tables summed"] = _two_tables(7)
 
+
+def _table_top_bits(index_bits: int, read: int, width: int = 8) -> str:
+    """A table of seeded random entries of which only the top `read` output bits are read."""
+    table = _table_plus_narrow(index_bits, width=width).split("  %z =")[0]
+    return table.replace(f"out y: i{width}", f"out y: i{read}") + f"""  %y = comb.extract %a from {width - read} : (i{width}) -> i{read}
+  hw.output %y : i{read}
+}}
+"""
+
+
+# a table function in the top module: synthesis builds the output bits something reads
+DESIGNS["seven-bit table read on its top three bits"] = _table_top_bits(7, 3)
+
 def _rounded_sum(kept: int) -> str:
     """A sum of two sign-extended 20-bit values (two products' sum), rounded at bit 6 (+32)
     and `kept` bits of the result kept from there (16: every top bit)."""

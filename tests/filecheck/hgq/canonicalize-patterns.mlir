@@ -32,3 +32,31 @@ func.func @relu() {
 // RELU-NEXT:  hgq.input
 // RELU-NEXT:  %[[Q:.*]] = hgq.quantize
 // RELU-NEXT:  hgq.output "out" %[[Q]]
+
+// -----
+// RUN: hgq-opt %s -p canonicalize --split-input-file | filecheck %s --check-prefix=ZERO
+
+// A recurrent cell's first step: a zero-bit quantizer is 0 whatever its input, the dense sum
+// over it is its bias (3/4, -1/4), a gather of a constant is a constant, and a product by a
+// constant (-1/4) is a constant multiplication: a dense with a diagonal kernel.
+func.func @zero_state() {
+  %0 = hgq.input "inp" : tensor<2xf32>
+  %1 = hgq.quantize %0 RND WRAP k = dense<1> : tensor<2xi32>, i = dense<2> : tensor<2xi32>, f = dense<2> : tensor<2xi32> : tensor<2xf32> -> tensor<2x!hgq.fixed<1, 2, 2>>
+  %2 = hgq.quantize %1 TRN WRAP k = dense<0> : tensor<2xi32>, i = dense<0> : tensor<2xi32>, f = dense<0> : tensor<2xi32> : tensor<2x!hgq.fixed<1, 2, 2>> -> tensor<2x!hgq.fixed<0, 0, 0>>
+  %3 = hgq.const mantissa = dense<[[1, 2], [3, 4]]> : tensor<2x2xi32>, exponent = dense<0> : tensor<2x2xi32> -> tensor<2x2x!hgq.fixed<0, 3, 0>>
+  %4 = hgq.const mantissa = dense<[3, -1]> : tensor<2xi32>, exponent = dense<-2> : tensor<2xi32> -> tensor<2x!hgq.fixed<1, 0, 2>>
+  %5 = hgq.dense %2, %3, %4 : tensor<2x!hgq.fixed<0, 0, 0>>, tensor<2x2x!hgq.fixed<0, 3, 0>>, tensor<2x!hgq.fixed<1, 0, 2>> -> tensor<2x!hgq.fixed<1, 0, 2>>
+  %6 = hgq.gather %5 index = dense<[1]> : tensor<1xi32> : tensor<2x!hgq.fixed<1, 0, 2>> -> tensor<1x!hgq.fixed<1, 0, 2>>
+  %7 = hgq.gather %1 index = dense<[0]> : tensor<1xi32> : tensor<2x!hgq.fixed<1, 2, 2>> -> tensor<1x!hgq.fixed<1, 2, 2>>
+  %8 = hgq.mul %7, %6 : tensor<1x!hgq.fixed<1, 2, 2>>, tensor<1x!hgq.fixed<1, 0, 2>> -> tensor<1x!hgq.fixed<1, 2, 4>>
+  hgq.output "out" %8 : tensor<1x!hgq.fixed<1, 2, 4>>
+  func.return
+}
+// ZERO-LABEL: func.func @zero_state
+// ZERO:       %[[Q:.*]] = hgq.quantize %{{.*}} RND WRAP
+// ZERO-NEXT:  %[[X:.*]] = hgq.gather %[[Q]] index = dense<0>
+// ZERO-NEXT:  %[[W:.*]] = hgq.const mantissa = dense<-1> : tensor<1x1xi32>, exponent = dense<-2> : tensor<1x1xi32>
+// ZERO-NEXT:  %[[Y:.*]] = hgq.dense %[[X]], %[[W]] :
+// ZERO-SAME:  -> tensor<1x!hgq.fixed<1, 2, 4>>
+// ZERO-NEXT:  hgq.output "out" %[[Y]]
+// ZERO-NOT:   hgq.mul

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import networkx as nx
 from xdsl.dialects import comb, hw, seq
+from xdsl.dialects.comb import ICMP_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import IntegerType, StringAttr
 from xdsl.ir import Block, Operation, SSAValue
 
@@ -317,11 +318,23 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         # module loses the bits nobody reads
         return _table_luts(op, -1 if table_is_module(op) else need.get(op.result, 0))
     if type(op) is comb.ICmpOp:
+        if _sign_test(op):
+            return 0  # x < 0 or x >= 0: the sign bit itself
         if any(type(v.owner) is hw.ConstantOp for v in (op.lhs, op.rhs)):
             return (op.lhs.type.width.data + 5) // 6  # against a constant: a small LUT tree
         # two values: the carry chain of their difference, one LUT per bit
         return op.lhs.type.width.data
     return 0
+
+
+_SIGN_TESTS = (ICMP_COMPARISON_OPERATIONS.index("slt"), ICMP_COMPARISON_OPERATIONS.index("sge"))
+
+
+def _sign_test(op: comb.ICmpOp) -> bool:
+    """`op` compares a value with zero, signed, below or at-or-above (a saturation's lower
+    bound when it is 0): Yosys reads the sign bit, no LUT (micro-design)."""
+    zero = type(op.rhs.owner) is hw.ConstantOp and op.rhs.owner.value.value.data == 0
+    return zero and op.predicate.value.data in _SIGN_TESTS
 
 
 def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:

@@ -227,6 +227,20 @@ def _table_top_bits(index_bits: int, read: int, width: int = 8) -> str:
 """
 
 
+# a saturation to an unsigned format: its lower bound is the sign bit, no LUT; the select
+# beside it is one LUT per bit
+DESIGNS["saturation at zero"] = """
+hw.module @t(in %x: i8, out y: i6) {
+  %zero = hw.constant 0 : i8
+  %under = comb.icmp slt %x, %zero : i8
+  %low = comb.extract %x from 0 : (i8) -> i6
+  %z6 = hw.constant 0 : i6
+  %y = comb.mux %under, %z6, %low : i6
+  hw.output %y : i6
+}
+"""
+
+
 # a table function in the top module: synthesis builds the output bits something reads
 DESIGNS["seven-bit table read on its top three bits"] = _table_top_bits(7, 3)
 

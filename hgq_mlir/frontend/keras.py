@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i64
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 
 from hgq_mlir import fixed
 from hgq_mlir.dialects import hgq
@@ -562,16 +562,28 @@ def _recurrent_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     cell = layer.cell
     step = _gru_step if kind == "QGRU" else _rnn_step
     state, outputs = None, []
+    before = block.last_op
     for t in _time_steps(layer, steps):
         xt = _gathered(block, cell, x, r, np.arange(t * features, (t + 1) * features))
         state = step(block, cell, xt, state)
         outputs.append(state)
+    _name_ops_after(before, block, layer)
     units = int(cell.units)
     if not layer.return_sequences:
         return (*state, (units,))
     rs = fixed.concat([ro for _, ro in outputs])
     y = _add(block, hgq.ConcatOp([v for v, _ in outputs], _type(rs)), layer).result
     return y, rs, (steps, units)
+
+
+def _name_ops_after(before: Operation | None, block: Block, layer) -> None:
+    """Attribute the ops added after `before` to `layer` (its cell's ops carry the cell's name,
+    which HGQ2 gives every cell of a kind alike): the report's rows are per layer."""
+    op = before.next_op if before is not None else block.first_op
+    while op is not None:
+        if "layer" in op.attributes:
+            op.attributes["layer"] = StringAttr(layer.name)
+        op = op.next_op
 
 
 def _time_steps(layer, steps: int) -> range:

@@ -374,7 +374,10 @@ def quantized(x: Ranges | None, k, i, f, round_mode: str, overflow: str) -> Rang
     hi = np.where(up, x.hi * s, round_shift(_obj(x.hi), d, round_mode))
     fits = (lo >= tlo) & (hi <= thi)
     if overflow == "WRAP":
-        lo, hi = np.where(fits, lo, tlo), np.where(fits, hi, thi)
+        # values on a grid no finer than the wrap's modulus 2^(k+i) all wrap to 0
+        void = up & (x.frac + i + k <= 0)
+        lo, hi = np.where(fits | void, lo, tlo), np.where(fits | void, hi, thi)
+        lo, hi = np.where(void, 0, lo), np.where(void, 0, hi)
     else:
         lo = np.minimum(np.maximum(lo, tlo), thi)
         hi = np.minimum(np.maximum(hi, tlo), thi)

@@ -612,13 +612,10 @@ def _bidirectional_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     y, r, shape = _import_layer(block, layer.backward_layer, ins)
     if len(shape) == 2:  # a sequence: (time steps, features)
         flip = np.arange(int(np.prod(shape))).reshape(shape)[::-1].reshape(-1)
-        r = fixed.gather(r, flip)
-        y = _add(block, hgq.GatherOp(y, flip, _type(r)), layer.backward_layer).result
-    backward = (y, r, shape)
+        y, r = _gathered(block, layer.backward_layer, y, r, flip)
     if layer.merge_mode == "sum":
-        r = hgq.AddOp.INTERVAL(forward[1], r)
-        return _add(block, hgq.AddOp(forward[0], y, _type(r)), layer).result, r, shape
-    return _concatenate(block, layer, [forward, backward], axis=-1)
+        return (*_binary(block, layer, hgq.AddOp, forward, (y, r)), shape)
+    return _concatenate(block, layer, [forward, (y, r, shape)], axis=-1)
 
 
 def _gathered(block: Block, layer, x: SSAValue, r, index: np.ndarray) -> tuple:

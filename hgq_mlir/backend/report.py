@@ -79,6 +79,58 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
     return bits
 
 
+LUT_INPUTS = 6
+
+
+def bit_functions(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, frozenset]:
+    """Per one-bit result of a comparison with a constant or of a one-bit select built on
+    such results (a quantizer to one bit: a spike, a binary activation), the input bits its
+    function reads (bit identities, constants left out). Synthesis builds such a function of
+    up to six bits as one LUT whatever the comparisons and selects inside it."""
+    support: dict[SSAValue, frozenset] = {}
+    of_bit: dict[tuple, frozenset] = {}  # a one-bit result's identity -> its support
+
+    def of(v: SSAValue) -> list:
+        return bits.setdefault(v, [("op", id(v), i) for i in range(width_of(v.type))])
+
+    def bit_support(b: tuple) -> frozenset:
+        if b[0] == "const":
+            return frozenset()
+        return of_bit.get(b, frozenset((b,)))
+
+    for op in top.body.block.ops:
+        kind = type(op)
+        if kind is comb.ICmpOp:
+            sides = [of(v) for v in op.operands]
+            if not any(all(b[0] == "const" for b in side) for side in sides):
+                continue  # two values: a carry chain, not a small function
+            found = frozenset().union(*(bit_support(b) for side in sides for b in side))
+        elif kind is comb.MuxOp and width_of(op.results[0].type) == 1:
+            if not any(of(v)[0] in of_bit for v in op.operands):
+                continue  # a select of bits alone (a Booth digit's): the reader's LUT takes it
+            found = frozenset().union(*(bit_support(of(v)[0]) for v in op.operands))
+        else:
+            continue
+        res = op.results[0]
+        support[res] = of_bit[of(res)[0]] = found
+    return support
+
+
+def _bit_function_cost(op: Operation, functions: dict[SSAValue, frozenset]) -> int | None:
+    """LUTs of a one-bit function of at most six input bits (`bit_functions`): one where
+    something other than such a function reads it, none inside a larger one of at most six
+    bits (it is part of that LUT) or where it is an input bit itself; None where the rule
+    does not apply."""
+    found = functions.get(op.results[0])
+    if found is None or len(found) > LUT_INPUTS:
+        return None
+    readers = _readers(op.results[0])
+    if len(found) <= 1 or (readers and all(
+            r.results and 0 < len(functions.get(r.results[0], ())) <= LUT_INPUTS for r in readers)):
+        return 0
+    return 1
+
+
 def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, int]:
     """Per value, the bits anything observable depends on (a mask, bit i = 1 << i).
 
@@ -233,10 +285,12 @@ def _stored(bits: list) -> bool:
     return all(b[0] in ("ff", "in", "const") for b in bits)
 
 
-def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
+def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = None) -> int:
     """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
     if type(op) not in _COSTED:
         return 0
+    if functions and (cost := _bit_function_cost(op, functions)) is not None:
+        return cost
     w = op.results[0].type.width.data if isinstance(op.results[0].type, IntegerType) else 1
     if is_ternary(op):
         # one LUT6_2 per bit of the chain (the lowering keeps pass-through low bits outside);
@@ -262,6 +316,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
         return min(w, need.get(op.results[0], 0).bit_length()) + (3 * selects + 3) // 4
     if type(op) in _SUMS:
         operands = [bits[v] for v in op.operands[:2]]
+        if len({b for o in operands for b in o[:w] if b[0] != "const"}) <= 1:
+            return 0  # one input bit: each output bit is it, its complement or a constant
         if any(type(v.owner) is hw.ConstantOp for v in op.operands):
             return _rounding_row(op, need, bits, w)  # a bare constant operand: a rounding step
         constant = [all(b[0] == "const" for b in o) for o in operands]
@@ -303,6 +359,8 @@ def _lut_cost(op: Operation, need: dict, bits: dict) -> int:
             # 312 Yosys LUTs)
             into_port = any(type(u) is hw.OutputOp for u in _readers(op.result))
             return read if into_port or _into_rounding(op.result, bits) else (read + 1) // 3
+        if _select_apart(op):
+            return read
         if _partial_products(op.result):
             return _select_bits_out(op, need, bits)
         summed = (comb.AddOp, comb.SubOp, seq.CompRegOp)
@@ -488,6 +546,31 @@ def _carries_sum_apart(v: SSAValue, read: list) -> bool:
     return bool(sums)
 
 
+def _is_zero(v: SSAValue) -> bool:
+    return type(v.owner) is hw.ConstantOp and v.owner.value.value.data == 0
+
+
+def _select_apart(op: comb.MuxOp) -> bool:
+    """A select of a value or zero (a reset to zero) that synthesis builds in LUTs of its own,
+    one per bit: no adder takes it into its LUTs where two adders read it, or one adder in
+    both operands (a constant multiple of it), or where a constant is added to it (the next
+    quantizer's rounding; micro-designs, Yosys synth_xilinx). A multiplier's partial product
+    is read by one adder operand, with another variable."""
+    if not _is_zero(op.false_value):
+        return False
+    found, stack = set(), [op.result]
+    while stack:
+        for use in stack.pop().uses:
+            user = use.operation
+            if type(user) in _WIRES:
+                stack.extend(user.results)
+            elif type(user) in _SUMS:
+                if any(type(x.owner) is hw.ConstantOp for x in user.operands):
+                    return True
+                found.add((user, use.index))
+    return len(found) > 1
+
+
 def _readers(v: SSAValue) -> set[Operation]:
     """The logic that reads `v`, through wiring."""
     found, stack = set(), [v]
@@ -530,8 +613,7 @@ def _partial_products(v: SSAValue) -> bool:
     is the other way round)."""
     owner = v.owner
     if type(owner) is comb.MuxOp:
-        f = owner.false_value.owner
-        return type(f) is hw.ConstantOp and f.value.value.data == 0
+        return _is_zero(owner.false_value) and not _select_apart(owner)
     if type(owner) in _WIRES:
         return all(_partial_products(u) or type(u.owner) is hw.ConstantOp for u in owner.operands)
     return False
@@ -624,6 +706,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
     bits = bit_sources(top)
     need = needed_bits(top, bits)
+    functions = bit_functions(top, bits)
     ffs, srls = flip_flops(top, bits, need)
     # adder levels: the longest path over the level ops, each fed by the level ops whose
     # results reach its operands through wiring and other logic (registers end a stage's paths)
@@ -633,7 +716,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         kind = type(op)
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
-        cost = _lut_cost(op, need, bits)
+        cost = _lut_cost(op, need, bits, functions)
         is_adder = kind in _SUMS
         if cost or is_adder:
             per_layer[layer]["luts"] += cost

@@ -190,6 +190,17 @@ class _HwBuilder:
             v = self.concat([v, self.const(0, s)], w + s)
         return self.resize(v, t.signed, width)
 
+    def window(self, v: SSAValue, t: fx.FixedType, frac: int, low: int, width: int) -> SSAValue:
+        """Bits low .. low+width-1 of `align(v, t, frac, ...)`, built from `v` directly: the
+        aligned whole is never needed, and a large layer's module is mostly such wiring."""
+        s = frac - t.frac - low
+        if s >= 0:
+            return self.align(v, t, frac - low, width)
+        w = v.type.width.data
+        if -s >= w:  # only the extension bits of v
+            return self.extension(v, t.signed, width)
+        return self.resize(self.extract(v, -s, w + s), t.signed, width)
+
     # -- the module --------------------------------------------------------------
     def lower(self, model: func.FuncOp) -> hw.HWModuleOp:
         inputs: dict[str, list[fx.InputOp]] = {}
@@ -305,8 +316,9 @@ class _HwBuilder:
         t = op.result.type
         w = t.width
         neg = list(op.negated)
-        xs = [self.align(v, o.type, t.frac, w) for v, o in zip(args, op.operands, strict=True)]
+        types = [o.type for o in op.operands]
         if self.ternary == "off":  # two binary adders, an added operand first, modulo 2^w
+            xs = [self.align(v, o, t.frac, w) for v, o in zip(args, types, strict=True)]
             order = sorted(range(3), key=lambda n: neg[n])
             acc = xs[order[0]]
             for n in order[1:]:
@@ -320,12 +332,12 @@ class _HwBuilder:
         start = second if low < second and not neg[order[0]] else low
         parts = []
         if start:  # below `start` one added operand alone is nonzero (or none): its bits pass through
-            parts.append(self.extract(xs[order[0]], 0, start))
+            parts.append(self.window(args[order[0]], types[order[0]], t.frac, 0, start))
         if start < w:
             n = w - start
             operands = []
-            for x, negative in zip(xs, neg, strict=True):
-                x = self.extract(x, start, n)
+            for v, vt, negative in zip(args, types, neg, strict=True):
+                x = self.window(v, vt, t.frac, start, n)
                 if negative:  # -x = ~x + 1: the complement here, the +1 in the constant operand
                     x = self.emit(comb.XorOp([x, self.const(-1, n)]))
                 operands.append(x)

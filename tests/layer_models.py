@@ -261,6 +261,31 @@ def multiply(seed: int = 0):
     return _train(model, (6,), seed)
 
 
+def keras_merges(seed: int = 0):
+    """Keras's own merge layers on quantized values, without quantizers of their own: Add (a
+    residual skip), Subtract, Maximum and Minimum (three-way), Multiply, Average of two."""
+    import keras
+    from hgq.layers import QDense
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6,), name="inp")
+        a = QDense(4, activation="relu", enable_oq=True, name="a")(inp)
+        b = QDense(4, enable_oq=True, name="b")(inp)
+        c = QDense(4, name="c")(b)
+        skip = keras.layers.Add(name="skip")([b, c])
+        diff = keras.layers.Subtract(name="diff")([a, b])
+        high = keras.layers.Maximum(name="high")([a, b, c])
+        low = keras.layers.Minimum(name="low")([a, c])
+        prod = keras.layers.Multiply(name="prod")([a, b])
+        mean = keras.layers.Average(name="mean")([skip, diff])
+        h = keras.layers.Concatenate(name="cat")([skip, diff, high, low, prod, mean])
+        out = QDense(2, name="out")(h)
+        model = keras.Model(inp, out, name="keras_merges")
+    return _train(model, (6,), seed)
+
+
 def contraction(seed: int = 0):
     """QEinsum of two computed tensors (attention-score-like, q . k^T) and QDot."""
     import keras
@@ -429,4 +454,4 @@ def bidirectional(seed: int = 0):
 
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, rearrange3d, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
-                                    avgpool, attention_variants, snn, bidirectional)}
+                                    avgpool, attention_variants, snn, bidirectional, keras_merges)}

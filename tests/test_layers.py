@@ -92,6 +92,27 @@ def test_softmax_activation_is_not_a_table(tmp_path):
         import_model(model)
 
 
+def test_average_of_three_is_refused():
+    """Keras's Average of three divides by 3 in float32, which no fixed-point result matches."""
+    import keras
+    from hgq.layers import QDense
+
+    inp = keras.Input((4,), name="inp")
+    xs = [QDense(2, enable_oq=True, name=f"d{n}")(inp) for n in range(3)]
+    out = keras.layers.Average(name="mean3")(xs)
+    with pytest.raises(FrontendError, match="'mean3' .*average of 3 inputs"):
+        import_model(keras.Model(inp, out, name="mean3"))
+
+
+def test_keras_merge_of_a_float_input_is_refused():
+    import keras
+
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    out = keras.layers.Add(name="plain")([a, b])
+    with pytest.raises(FrontendError, match="'plain' .*needs a quantized layer before it"):
+        import_model(keras.Model([a, b], out, name="plain"))
+
+
 def test_bilinear_upsampling_is_refused():
     import keras
     from hgq.layers import QConv2D

@@ -49,7 +49,7 @@ import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "multiply",
-          "recurrent", "bidirectional", "snn", "jsc")
+          "keras_merges", "recurrent", "bidirectional", "snn", "jsc")
 KINDS = ("lut", "dsp")
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -195,7 +195,10 @@ def port_name(stem: str, n: int, count: int) -> str:
 _PENDING_MEANS: dict[SSAValue, tuple] = {}
 
 MERGES = {"QAdd": hgq.AddOp, "QSubtract": hgq.SubOp, "QMaximum": hgq.MaxOp, "QMinimum": hgq.MinOp,
-          "QMultiply": hgq.MulOp, "QAveragePow2": hgq.AddOp}
+          "QMultiply": hgq.MulOp, "QAveragePow2": hgq.AddOp,
+          # Keras's own merges of quantized values: the same float32 arithmetic, no quantizers
+          "Add": hgq.AddOp, "Subtract": hgq.SubOp, "Maximum": hgq.MaxOp, "Minimum": hgq.MinOp,
+          "Multiply": hgq.MulOp, "Average": hgq.AddOp}
 
 # Keras class name -> handler(block, layer, inputs) -> (ssa, ranges, shape): one per layer kind
 LAYERS: dict[str, Callable] = {}
@@ -381,7 +384,7 @@ def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
     """An elementwise merge of its inputs (each through its own input quantizer), folded left;
     QAveragePow2 then scales the sum by its power of two."""
     kind = type(layer).__name__
-    if len(ins) < 2 or len({shape for _, _, shape in ins}) != 1 or (kind == "QSubtract" and len(ins) != 2):
+    if len(ins) < 2 or len({shape for _, _, shape in ins}) != 1 or (kind in ("QSubtract", "Subtract") and len(ins) != 2):
         raise FrontendError(f"layer '{layer.name}' ({kind}): inputs of one shape are supported "
                             f"(got {', '.join(str(s) for _, _, s in ins)})")
     quantized = _quantized_inputs(block, layer, ins)
@@ -392,7 +395,12 @@ def _merge(block: Block, layer, ins: list[tuple]) -> tuple:
     shape = ins[0][2]
     if kind == "QAveragePow2":
         y, r = _scale(block, layer, y, r, float(layer._scale))
-    if layer.enable_oq:
+    if kind == "Average":  # the sum divided by the count: exact for a power of two only
+        if len(ins) & (len(ins) - 1):
+            raise FrontendError(f"layer '{layer.name}' (Average): an average of {len(ins)} inputs is not "
+                                f"supported (float32 rounds it; 2, 4, 8, ... inputs are exact)")
+        y, r = _scale(block, layer, y, r, 1 / len(ins))
+    if getattr(layer, "enable_oq", False):
         y, r = _quantize(block, layer, layer.oq, y, r, shape)
     return y, r, shape
 
@@ -401,10 +409,11 @@ def _quantized_inputs(block: Block, layer, ins: list[tuple]) -> list[tuple]:
     """(ssa, ranges) of every input of a multi-input layer, through its own input quantizer."""
     out = []
     for n, (x, r, shape) in enumerate(ins):
-        if layer.enable_iq:
+        if getattr(layer, "enable_iq", False):
             x, r = _quantize(block, layer, layer.iq[n], x, r, shape)
         elif r is None:
-            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): an unquantized input needs the input quantizer")
+            need = "the input quantizer" if hasattr(layer, "enable_iq") else "a quantized layer before it"
+            raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): an unquantized input needs {need}")
         out.append((x, r))
     return out
 

@@ -103,9 +103,9 @@ def build_tiny_model(seed: int = 3, epochs: int = 3):
     return model
 
 
-def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
+def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2, dilation: int = 1):
     """A small image (dims=2: 8x8x1) or sequence (dims=1: 16x2) classifier:
-    QConv (same padding, relu) -> QMaxPool -> QConv (valid, stride 2) -> Flatten -> QDense."""
+    QConv (same padding, relu, `dilation`) -> QMaxPool -> QConv (valid, stride 2) -> Flatten -> QDense."""
     keras = _keras()
     from hgq.config import LayerConfigScope, QuantizerConfigScope
     from hgq.layers import QConv1D, QConv2D, QDense, QMaxPooling1D, QMaxPooling2D
@@ -124,13 +124,13 @@ def build_conv_model(dims: int = 2, seed: int = 0, epochs: int = 2):
         model = keras.Sequential(
             [
                 keras.Input(shape, name="inp"),
-                conv(4, 3, padding="same", activation="relu", name="conv1"),
+                conv(4, 3, padding="same", dilation_rate=dilation, activation="relu", name="conv1"),
                 pool(2, name="pool1"),
                 conv(4, 3, strides=2, activation="relu", name="conv2"),
                 keras.layers.Flatten(name="flatten"),
                 QDense(3, name="out"),
             ],
-            name=f"conv{dims}d",
+            name=f"conv{dims}d" + (f"_dilated{dilation}" if dilation > 1 else ""),
         )
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)

@@ -1003,34 +1003,39 @@ def _obj(a):
     return None if a is None else a.astype(object)
 
 
-def _check_conv_like(layer, kind: str, dims: int) -> None:
+def _check_conv_like(layer, kind: str, dims: int, dilated: bool = False) -> None:
+    """Refuse what the layer's windows cannot be read off: `dilated` allows dilation."""
     if getattr(layer, "data_format", "channels_last") != "channels_last":
         raise FrontendError(f"layer '{layer.name}' ({kind}): data_format={layer.data_format} is not supported (channels_last)")
     if getattr(layer, "padding", "valid") not in ("valid", "same"):
         raise FrontendError(f"layer '{layer.name}' ({kind}): padding='{layer.padding}' is not supported (valid, same)")
-    if any(d != 1 for d in getattr(layer, "dilation_rate", (1,) * dims)):
+    if not dilated and any(d != 1 for d in getattr(layer, "dilation_rate", (1,) * dims)):
         raise FrontendError(f"layer '{layer.name}' ({kind}): dilation_rate={layer.dilation_rate} is not supported (1)")
     if getattr(layer, "groups", 1) != 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): groups={layer.groups} is not supported (1)")
 
 
-def sliding_windows(shape, window, strides, padding: str):
+def sliding_windows(shape, window, strides, padding: str, dilation=None):
     """Flat input indices read by each output position (-1: outside, i.e. padding).
 
     `shape` = spatial dims + (channels,); returns (output spatial shape, index array of
-    shape (positions, prod(window), channels))."""
+    shape (positions, prod(window), channels)). A dilated window of k taps spans
+    (k - 1) * dilation + 1 inputs, and `same` pads for that span, as TensorFlow does."""
     spatial, channels = shape[:-1], shape[-1]
+    dilation = tuple(dilation) if dilation is not None else (1,) * len(window)
     outs, starts = [], []
-    for n, k, s in zip(spatial, window, strides, strict=True):
-        o = (n - k) // s + 1 if padding == "valid" else -(-n // s)
-        pad = max((o - 1) * s + k - n, 0) // 2 if padding == "same" else 0
+    for n, k, s, d in zip(spatial, window, strides, dilation, strict=True):
+        span = (k - 1) * d + 1
+        o = (n - span) // s + 1 if padding == "valid" else -(-n // s)
+        pad = max((o - 1) * s + span - n, 0) // 2 if padding == "same" else 0
         outs.append(o)
         starts.append(np.arange(o) * s - pad)
     # positions: product over output dims; offsets: product over window dims
     coords = []
     for d in range(len(spatial)):
         c = np.stack(np.meshgrid(*[np.arange(o) for o in outs], indexing="ij"), -1).reshape(-1, len(spatial))[:, d]
-        off = np.stack(np.meshgrid(*[np.arange(k) for k in window], indexing="ij"), -1).reshape(-1, len(spatial))[:, d]
+        off = np.stack(np.meshgrid(*[np.arange(k) * g for k, g in zip(window, dilation)], indexing="ij"),
+                       -1).reshape(-1, len(spatial))[:, d]
         coords.append(starts[d][c][:, None] + off[None, :])
     inside = np.all([(c >= 0) & (c < n) for c, n in zip(coords, spatial, strict=True)], axis=0)
     flat = np.zeros_like(coords[0])
@@ -1043,11 +1048,12 @@ def sliding_windows(shape, window, strides, padding: str):
 def _conv(block: Block, layer, x: SSAValue, r, shape):
     kind = type(layer).__name__
     dims = _spatial_dims(kind)
-    _check_conv_like(layer, kind, dims)
+    _check_conv_like(layer, kind, dims, dilated=True)
     if len(shape) != dims + 1:
         raise FrontendError(f"layer '{layer.name}' ({kind}): input shape {shape} is not {dims}-D with channels")
     kernel = _numpy(layer.qkernel)  # (k1[, k2], c_in, c_out)
-    out_spatial, index = sliding_windows(shape, kernel.shape[:dims], tuple(layer.strides), layer.padding)
+    out_spatial, index = sliding_windows(shape, kernel.shape[:dims], tuple(layer.strides), layer.padding,
+                                         getattr(layer, "dilation_rate", None))
     patches = index.reshape(index.shape[0], -1)  # row-major (window..., c_in): the kernel's order
     w, wm, we, b, bm, be = _weights(block, layer, kernel.reshape(-1, kernel.shape[-1]))
     r = fixed.linear_windows(r, patches, wm.astype(object), we, _obj(bm), be)

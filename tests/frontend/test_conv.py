@@ -13,9 +13,11 @@ from hgq_mlir.interp.hgq import run_hgq
 
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["conv1d", "conv2d"])
+@pytest.fixture(scope="module", params=[(1, 1), (2, 1), (1, 3), (2, 2)],
+                ids=["conv1d", "conv2d", "conv1d_dilated", "conv2d_dilated"])
 def conv_model(request, trained):
-    return trained("build_conv_model", dims=request.param, seed=2)
+    dims, dilation = request.param
+    return trained("build_conv_model", dims=dims, seed=2, dilation=dilation)
 
 
 def test_interpreter_matches_keras(conv_model):
@@ -64,16 +66,23 @@ def test_sliding_windows_same_padding():
     assert index[:, :, 0].tolist() == [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
 
 
-def test_dilation_is_refused_with_its_name(tmp_path):
+def test_sliding_windows_dilated_same_padding():
+    # three taps two apart span five inputs: TensorFlow pads two on each side
+    out, index = sliding_windows((7, 1), (3,), (1,), "same", (2,))
+    assert out == (7,)
+    assert index[:, :, 0].tolist() == [[-1, 0, 2], [-1, 1, 3], [0, 2, 4], [1, 3, 5], [2, 4, 6], [3, 5, -1], [4, 6, -1]]
+
+
+def test_groups_are_refused_with_their_name(tmp_path):
     import keras
     from hgq.layers import QConv1D
 
-    model = keras.Sequential([keras.Input((10, 1)), QConv1D(2, 3, dilation_rate=2, name="dil")], name="dil")
-    path = tmp_path / "dil.keras"
+    model = keras.Sequential([keras.Input((10, 2)), QConv1D(2, 3, groups=2, name="grouped")], name="grouped")
+    path = tmp_path / "grouped.keras"
     model.save(path)
     proc = subprocess.run(["hgq-opt", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "hgq-opt: layer 'dil' (QConv1D): dilation_rate=(2,) is not supported (1)"
+    assert proc.stderr.strip() == "hgq-opt: layer 'grouped' (QConv1D): groups=2 is not supported (1)"
 
 
 @pytest.fixture(scope="module", params=["avg", "max"])

@@ -260,6 +260,8 @@ def _absorbed(v: SSAValue) -> bool:
             return False
         elif _is_primitive(user):
             return False  # an instantiated LUT6_2 reads the select's bits as they are
+        elif type(user) in _SUMS and any(type(x.owner) is hw.ConstantOp for x in user.operands):
+            return False  # a rounding step is the carry chain alone: it has no LUT to take a select in
     return True
 
 

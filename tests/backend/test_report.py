@@ -378,6 +378,21 @@ hw.module @t(in %s: i1, in %v: i12, out y: i10) {
 }
 """
 
+# a max select into the next quantizer's rounding: the rounding is the carry chain alone, so
+# the select is built in LUTs of its own, one per bit the rounding reads
+DESIGNS["max into rounding"] = """
+hw.module @t(in %a: i10, in %b: i10, out y: i8) {
+  %lt = comb.icmp slt %a, %b : i10
+  %m = comb.mux %lt, %b, %a : i10
+  %ms = comb.extract %m from 9 : (i10) -> i1
+  %me = comb.concat %ms, %m : i1, i10
+  %two = hw.constant 2 : i11
+  %r = comb.add %me, %two : i11
+  %y = comb.extract %r from 2 : (i11) -> i8
+  hw.output %y : i8
+}
+"""
+
 
 def _top(text: str) -> hw.HWModuleOp:
     ctx = Context()
@@ -397,10 +412,12 @@ def test_constant_adder_estimate_matches_yosys(design, tmp_path):
     top = _top(DESIGNS[design])
     estimate = resource_report(top, {"top": "t", "latency": 0})["luts"]
     # within one LUT: Yosys's merged three-operand sum ends its second chain a bit early, and
-    # builds a value minus its own shift one bit shorter
+    # builds a value minus its own shift one bit shorter; within two where it packs the
+    # comparison's top bits with the select's
     merged = design in ("bias after an adder", "even bias after an adder", "bias after an unshared sum",
                         "reset to zero read twice")
-    assert abs(estimate - _yosys_luts(emit_verilog(top), tmp_path)) <= merged
+    slack = 2 if design == "max into rounding" else int(merged)
+    assert abs(estimate - _yosys_luts(emit_verilog(top), tmp_path)) <= slack
 
 
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")

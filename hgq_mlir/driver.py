@@ -336,9 +336,9 @@ class HgqOptMain(xDSLOptMain):
         out = StringIO()
         # The report and the Verilog allocate millions of small objects and free no cycles; the
         # IR (a million ops on a large layer) would be traversed by every full collection they
-        # trigger. Collected once (the lowered fx IR is garbage by now), it is left out of them.
+        # trigger, so it is left out of them. (The lowered fx IR is freed already: lower-fx-to-hw
+        # takes it apart, and a collection now would only walk the live IR.)
         progress.stage("write output")
-        gc.collect()
         gc.freeze()
         try:
             target.emit(self.ctx, prog, out)

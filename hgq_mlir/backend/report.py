@@ -287,8 +287,9 @@ def _stored(bits: list) -> bool:
     return all(b[0] in ("ff", "in", "const") for b in bits)
 
 
-def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = None) -> int:
-    """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder."""
+def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = None, tables: bool = True) -> int:
+    """Estimated 6-LUTs on a carry-chain FPGA: one per adder output bit that needs a full adder.
+    `tables`: the module reads a lookup table somewhere (else no adder's operand is one)."""
     if type(op) not in _COSTED:
         return 0
     if functions and (cost := _bit_function_cost(op, functions)) is not None:
@@ -340,12 +341,12 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
             # a bit where one operand is constant (above a zero-extended operand's top) puts the
             # other operand's bit on the carry chain's S as it is: no LUT
             # (a small table's bit there still needs its own LUT: it shares none with the adder)
-            tables = [_absorbed_table(v) for v in op.operands[:2]]
+            absorbed = [_absorbed_table(v) for v in op.operands[:2]] if tables else [False, False]
             passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
-                         if (operands[0][i][0] == "const" and not tables[1])
-                         or (operands[1][i][0] == "const" and not tables[0]))
+                         if (operands[0][i][0] == "const" and not absorbed[1])
+                         or (operands[1][i][0] == "const" and not absorbed[0]))
         return (adder_luts(w, lhs, rhs, extent) - passed + _select_carry_inputs(op, operands, w)
-                + _wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)))
+                + (_wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)) if tables else 0))
     if type(op) is comb.MuxOp:
         read = bin(need.get(op.result, 0)).count("1")
         zero_side = type(op.true_value.owner) is hw.ConstantOp and op.true_value.owner.value.value.data == 0
@@ -709,6 +710,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
     bits = bit_sources(top)
     need = needed_bits(top, bits)
     functions = bit_functions(top, bits)
+    tables = any(type(op) is hw.ArrayGetOp for op in top.body.block.ops)
     ffs, srls = flip_flops(top, bits, need)
     # adder levels: the longest path over the level ops, each fed by the level ops whose
     # results reach its operands through wiring and other logic (registers end a stage's paths)
@@ -718,7 +720,7 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
         kind = type(op)
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
-        cost = _lut_cost(op, need, bits, functions)
+        cost = _lut_cost(op, need, bits, functions, tables)
         is_adder = kind in _SUMS
         if cost or is_adder:
             per_layer[layer]["luts"] += cost

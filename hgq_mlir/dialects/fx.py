@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 from xdsl.dialects.builtin import I64, DenseIntOrFPElementsAttr, IntAttr, IntegerAttr, StringAttr
 from xdsl.dialects.utils.enum_attribute import EnumAttribute
-from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     VarConstraint,
@@ -44,6 +44,14 @@ from hgq_mlir import fixed
 from hgq_mlir.fixed import OverflowMode, RoundMode
 from hgq_mlir.dialects.kif import KIFType
 
+
+
+def _build(op: Operation, operands: list, result_type: Attribute, properties: dict | None = None,
+           attributes=None) -> None:
+    """Initialize an fx op of single operands and one result without IRDL's generic argument
+    matching: lowerings build these by the hundred thousand (the verifier still checks them)."""
+    Operation.__init__(op, operands=[SSAValue.get(v) for v in operands], result_types=[result_type],
+                       properties=properties or {}, attributes=attributes or {})
 
 @irdl_attr_definition
 class FixedType(KIFType):
@@ -109,7 +117,7 @@ class _Binary(IRDLOperation):
     assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue, result_type: FixedType, attributes=None):
-        super().__init__(operands=[lhs, rhs], result_types=[result_type], attributes=attributes)
+        _build(self, [lhs, rhs], result_type, attributes=attributes)
 
     def verify_(self) -> None:
         f = max(_fixed(self.lhs, "lhs").frac, _fixed(self.rhs, "rhs").frac)
@@ -151,8 +159,7 @@ class Add3Op(IRDLOperation):
     def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, negate: tuple[bool, bool, bool] | int,
                  result_type: FixedType, attributes=None):
         mask = negate if isinstance(negate, int) else sum(1 << n for n, neg in enumerate(negate) if neg)
-        super().__init__(operands=[a, b, c], properties={"negate": _int_attr(mask)}, result_types=[result_type],
-                         attributes=attributes)
+        _build(self, [a, b, c], result_type, {"negate": _int_attr(mask)}, attributes)
 
     @property
     def negated(self) -> tuple[bool, bool, bool]:
@@ -228,7 +235,7 @@ class MulOp(IRDLOperation):
     assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue, result_type: FixedType, attributes=None):
-        super().__init__(operands=[lhs, rhs], result_types=[result_type], attributes=attributes)
+        _build(self, [lhs, rhs], result_type, attributes=attributes)
 
     def verify_(self) -> None:
         f = _fixed(self.lhs, "lhs").frac + _fixed(self.rhs, "rhs").frac
@@ -244,7 +251,7 @@ class _Unary(IRDLOperation):
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, x: SSAValue, result_type: FixedType, attributes=None):
-        super().__init__(operands=[x], result_types=[result_type], attributes=attributes)
+        _build(self, [x], result_type, attributes=attributes)
 
     def verify_(self) -> None:
         if self.result.type.frac != _fixed(self.input, "input").frac:
@@ -279,11 +286,7 @@ class ShiftOp(IRDLOperation):
     def __init__(self, x: SSAValue, amount: int):
         t = SSAValue.get(x).type
         assert isinstance(t, FixedType)
-        super().__init__(
-            operands=[x],
-            properties={"amount": IntAttr(amount)},
-            result_types=[FixedType(t.k.data, t.i.data + amount, t.f.data - amount)],
-        )
+        _build(self, [x], _fixed_type(t.k.data, t.i.data + amount, t.f.data - amount), {"amount": _int_attr(amount)})
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -323,12 +326,8 @@ class QuantizeOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def __init__(self, x: SSAValue, round: str, overflow: str, result_type: FixedType, attributes=None):
-        super().__init__(
-            operands=[x],
-            properties={"round": RoundModeAttr(RoundMode(round)), "overflow": OverflowModeAttr(OverflowMode(overflow))},
-            result_types=[result_type],
-            attributes=attributes,
-        )
+        _build(self, [x], result_type,
+               {"round": RoundModeAttr(RoundMode(round)), "overflow": OverflowModeAttr(OverflowMode(overflow))}, attributes)
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -364,7 +363,7 @@ class ConstOp(IRDLOperation):
     traits = traits_def(Pure(), ConstantLike())
 
     def __init__(self, mantissa: int, result_type: FixedType):
-        super().__init__(properties={"value": IntAttr(mantissa)}, result_types=[result_type])
+        _build(self, [], result_type, {"value": IntAttr(mantissa)})
 
     def print(self, printer: Printer) -> None:
         printer.print_string(f" {self.value.data}")

@@ -77,7 +77,20 @@ class LowerFxToHw(ModulePass):
                 module = _HwBuilder(self.multiplier, self.ternary).lower(model)
                 op.body.block.insert_op_before(module, model)
                 model.detach()
-                model.erase(safe_erase=False)
+                _release(model)
+
+
+def _release(model: func.FuncOp) -> None:
+    """Erase the lowered function and take its ops apart, so that reference counting frees
+    them now: ops and their results, and neighbouring ops, refer to each other, and a large
+    layer's fx IR (a million objects) would otherwise wait for a cyclic collection that walks
+    the whole new hw IR too."""
+    ops = list(model.body.ops)
+    model.erase(safe_erase=False)  # drops every use
+    for o in ops:
+        o._next_op = o._prev_op = None
+        for r in o.results:
+            r.op = None  # the result's way back to its op
 
 
 def _is_fx_model(f: func.FuncOp) -> bool:
@@ -131,6 +144,11 @@ class _HwBuilder:
         self.built[key] = op.results[0]
         self.ops.append(op)
         return op.results[0]
+
+    def logic(self, cls: type[Operation], operands: list[SSAValue], attrs: dict | None = None) -> SSAValue:
+        """`emit` of a comb op whose result is as wide as its operands, built without IRDL's
+        generic argument matching (an adder graph's module holds hundreds of thousands)."""
+        return self.emit(cls.create(operands=operands, result_types=[operands[0].type], attributes=attrs or {}))
 
     def wire(self, key: tuple, cls: type[Operation], operands: list[SSAValue], width: int,
              properties: dict[str, Attribute] | None = None) -> SSAValue:
@@ -283,8 +301,8 @@ class _HwBuilder:
             a = self.align(args[0], op.lhs.type, t.frac, w)
             b = self.align(args[1], op.rhs.type, t.frac, w)
             if isinstance(op, fx.AddOp):
-                return self.emit(comb.AddOp([a, b], attr_dict=attrs))
-            return self.emit(comb.SubOp(a, b, attr_dict=attrs))
+                return self.logic(comb.AddOp, [a, b], attrs)
+            return self.logic(comb.SubOp, [a, b], attrs)
         if isinstance(op, fx.Add3Op):
             return self.add3(op, args, attrs)
         if isinstance(op, fx.NegOp):
@@ -322,8 +340,7 @@ class _HwBuilder:
             order = sorted(range(3), key=lambda n: neg[n])
             acc = xs[order[0]]
             for n in order[1:]:
-                acc = self.emit((comb.SubOp(acc, xs[n], attr_dict=attrs) if neg[n]
-                                 else comb.AddOp([acc, xs[n]], attr_dict=attrs)))
+                acc = self.logic(comb.SubOp if neg[n] else comb.AddOp, [acc, xs[n]], attrs)
             return acc
         # known-zero low bits of each aligned operand (the alignment's appended zeros)
         zeros = [min(max(t.frac - o.type.frac, 0), w) for o in op.operands]
@@ -339,12 +356,12 @@ class _HwBuilder:
             for v, vt, negative in zip(args, types, neg, strict=True):
                 x = self.window(v, vt, t.frac, start, n)
                 if negative:  # -x = ~x + 1: the complement here, the +1 in the constant operand
-                    x = self.emit(comb.XorOp([x, self.const(-1, n)]))
+                    x = self.logic(comb.XorOp, [x, self.const(-1, n)])
                 operands.append(x)
             if any(neg):
                 operands.append(self.const(sum(neg), n))
             marked = {"hgq.ternary": StringAttr(self.ternary), **(attrs or {})}
-            parts.append(self.emit(comb.AddOp(operands, attr_dict=marked)))
+            parts.append(self.logic(comb.AddOp, operands, marked))
         if len(parts) == 1:
             return parts[0]
         return self.concat(parts[::-1], w)

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import threading
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +125,9 @@ def prefer_numpy_backend(path: str | os.PathLike) -> None:
         return
     if read_only_model(path):
         os.environ["KERAS_BACKEND"] = "numpy"
+        # HGQ2's quantizers declare a custom gradient, which that backend ignores (inference
+        # only, as here): its warning would be noise on the tool's stderr
+        warnings.filterwarnings("ignore", message="`custom_gradient` for the numpy backend", category=UserWarning)
 
 
 def _quiet_tensorflow() -> None:

@@ -260,8 +260,8 @@ def _absorbed(v: SSAValue) -> bool:
             return False
         elif _is_primitive(user):
             return False  # an instantiated LUT6_2 reads the select's bits as they are
-        elif type(user) in _SUMS and any(type(x.owner) is hw.ConstantOp for x in user.operands):
-            return False  # a rounding step is the carry chain alone: it has no LUT to take a select in
+        elif _is_rounding(user):
+            return False
     return True
 
 
@@ -349,7 +349,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
                 + (_wide_table_bits(op, operands, max(lhs, rhs), min(w, extent)) if tables else 0))
     if type(op) is comb.MuxOp:
         read = bin(need.get(op.result, 0)).count("1")
-        zero_side = type(op.true_value.owner) is hw.ConstantOp and op.true_value.owner.value.value.data == 0
+        zero_side = _is_zero(op.true_value)
         if zero_side and not _into_registers(op.result, (seq.CompRegOp, comb.MuxOp, comb.ICmpOp)):
             # a ReLU feeding adders: about a third of its bits need a LUT of their own (calibrated
             # on Yosys synth_xilinx: jsc, pruned, residual, conv2d); into a register it
@@ -394,8 +394,7 @@ _SIGN_TESTS = (ICMP_COMPARISON_OPERATIONS.index("slt"), ICMP_COMPARISON_OPERATIO
 def _sign_test(op: comb.ICmpOp) -> bool:
     """`op` compares a value with zero, signed, below or at-or-above (a saturation's lower
     bound when it is 0): Yosys reads the sign bit, no LUT (micro-design)."""
-    zero = type(op.rhs.owner) is hw.ConstantOp and op.rhs.owner.value.value.data == 0
-    return zero and op.predicate.value.data in _SIGN_TESTS
+    return _is_zero(op.rhs) and op.predicate.value.data in _SIGN_TESTS
 
 
 def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
@@ -553,6 +552,12 @@ def _is_zero(v: SSAValue) -> bool:
     return type(v.owner) is hw.ConstantOp and v.owner.value.value.data == 0
 
 
+def _is_rounding(op: Operation) -> bool:
+    """A sum with a bare constant operand (a quantizer's rounding step, a bias): the carry
+    chain alone, with no LUT of its own to take a select in."""
+    return type(op) in _SUMS and any(type(x.owner) is hw.ConstantOp for x in op.operands)
+
+
 def _select_apart(op: comb.MuxOp) -> bool:
     """A select of a value or zero (a reset to zero) that synthesis builds in LUTs of its own,
     one per bit: no adder takes it into its LUTs where two adders read it, or one adder in
@@ -568,7 +573,7 @@ def _select_apart(op: comb.MuxOp) -> bool:
             if type(user) in _WIRES:
                 stack.extend(user.results)
             elif type(user) in _SUMS:
-                if any(type(x.owner) is hw.ConstantOp for x in user.operands):
+                if _is_rounding(user):
                     return True
                 found.add((user, use.index))
     return len(found) > 1

@@ -321,7 +321,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
         operands = [bits[v] for v in op.operands[:2]]
         if len({b for o in operands for b in o[:w] if b[0] != "const"}) <= 1:
             return 0  # one input bit: each output bit is it, its complement or a constant
-        if any(type(v.owner) is hw.ConstantOp for v in op.operands):
+        if _is_rounding(op):
             return _rounding_row(op, need, bits, w)  # a bare constant operand: a rounding step
         constant = [all(b[0] == "const" for b in o) for o in operands]
         if type(op) is comb.AddOp and any(o[0] != ZERO and all(b == ZERO for b in o[1:]) for o in operands):

@@ -31,6 +31,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from hgq_mlir import progress
 from hgq_mlir.backend.names import printable
 from hgq_mlir.errors import UserError, exit_without_teardown, run_tool
+from hgq_mlir.verifier import verify_ir
 
 # xDSL 0.74.0's string-literal pattern, `"(?:[^"\\\n\v\f]+|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"`,
 # nests a `+` inside a `*`: with no closing quote on the line, the regex engine tries every
@@ -128,6 +129,19 @@ class _UsageParser(argparse.ArgumentParser):
 
 class HgqOptMain(xDSLOptMain):
     version_format = "hgq-opt (hgq-mlir) on xdsl {xdsl_version}"
+
+    def _stock(self, stock, previous: ModulePass | None, module: ModuleOp, following: ModulePass | None,
+               verify: bool) -> None:
+        """xDSL's pipeline callback: pass times, `--print-between-passes`, and its
+        verification only if `verify` (the input and the final IR are verified by `verify_ir`)."""
+        if stock is None:
+            return
+        kept = self.args.disable_verify
+        self.args.disable_verify = not verify
+        try:
+            stock(previous, module, following)
+        finally:
+            self.args.disable_verify = kept
 
     def _verilog(self) -> bool:
         """`-t verilog`, with or without target options (`-t 'verilog{clock-period=5}'`)."""
@@ -237,18 +251,17 @@ class HgqOptMain(xDSLOptMain):
                 self.bit_widths = bit_widths(module)  # what HGQ learned, for bitwidths.png
             last = "write output" if self.args.disable_verify else "verify"  # the final IR's verification
             progress.stage(following.name if following is not None else last)
-            if previous is not None or stock is None:
-                if stock is not None:
-                    between = following is not None and not self.args.verify_each
-                    kept = self.args.disable_verify
-                    self.args.disable_verify = kept or between  # the stock callback still times passes
-                    try:
-                        stock(previous, module, following)
-                    finally:
-                        self.args.disable_verify = kept
+            verify = not self.args.disable_verify
+            if previous is not None:
+                between = following is not None
+                self._stock(stock, previous, module, following, verify=verify and between and self.args.verify_each)
+                if verify and not between:
+                    verify_ir(module)
                 return
             try:  # the input's verification: whatever it raises is about the input
-                stock(previous, module, following)
+                if verify:
+                    verify_ir(module)
+                self._stock(stock, previous, module, following, verify=False)
             except (VerifyException, DiagnosticException, UserError, KeyboardInterrupt):
                 raise
             except Exception as e:

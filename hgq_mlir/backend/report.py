@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import networkx as nx
 from xdsl.dialects import comb, hw, seq
 from xdsl.dialects.comb import ICMP_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import IntegerType, StringAttr
@@ -17,7 +16,8 @@ from hgq_mlir.cmvm.graph import adder_luts
 from hgq_mlir.tables import table_luts
 
 # op classes are compared by identity (`type(op) in ...`): isinstance on xDSL's ABC op
-# classes costs ten times as much, and the report asks millions of times
+# classes costs ten times as much, and the report asks millions of times; operands are read
+# as the op's own tuple (`op._operands`: `op.operands` builds a view object per call)
 _WIRES = frozenset({comb.ExtractOp, comb.ConcatOp, comb.ReplicateOp})
 _SUMS = frozenset({comb.AddOp, comb.SubOp})
 _COSTED = frozenset({comb.AddOp, comb.SubOp, comb.MuxOp, hw.ArrayGetOp, comb.ICmpOp})  # the rest is wiring
@@ -27,7 +27,7 @@ _LEVELS = frozenset({comb.AddOp, comb.SubOp, hw.ArrayGetOp, comb.MulOp})  # a ta
 ZERO = ("const", 0)
 
 
-def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
+def bit_sources(top: hw.HWModuleOp, ops: list[Operation]) -> dict[SSAValue, list]:
     """Per value, an identity per bit (LSB first): constants, input bits, the bits that wiring,
     an adder's pass-through low bits or a register carry unchanged, else the op's own bits.
     Equal identities are equal signals, so synthesis merges flip-flops that store them."""
@@ -41,7 +41,7 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
         return bits[v]
 
     # (operands and results read once per op, by position: xDSL's named accessors cost more)
-    for op in top.body.block.ops:
+    for op in ops:
         kind = type(op)
         if not op.results:
             continue
@@ -51,13 +51,13 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
             bits[res] = [("const", (value >> i) & 1) for i in range(width_of(res.type))]
         elif kind is comb.ExtractOp:
             low = op.low_bit.value.data
-            bits[res] = of(op.operands[0])[low : low + width_of(res.type)]
+            bits[res] = of(op._operands[0])[low : low + width_of(res.type)]
         elif kind is comb.ConcatOp:
-            bits[res] = [b for part in reversed(op.operands) for b in of(part)]
+            bits[res] = [b for part in reversed(op._operands) for b in of(part)]
         elif kind is comb.ReplicateOp:
-            x = op.operands[0]
+            x = op._operands[0]
             bits[res] = of(x) * (width_of(res.type) // width_of(x.type))
-        elif kind in _SUMS and len(operands := op.operands) == 2:
+        elif kind in _SUMS and len(operands := op._operands) == 2:
             a, b = of(operands[0]), of(operands[1])
             own = of(res)
             for i in range(len(own)):  # low bits where one side is zero are the other side's
@@ -70,19 +70,19 @@ def bit_sources(top: hw.HWModuleOp) -> dict[SSAValue, list]:
                 else:
                     break
         elif kind is comb.MuxOp:
-            cond, t, f = op.operands
+            cond, t, f = op._operands
             if all(x == ZERO for x in of(t)):  # a ReLU: on a register, its synchronous reset
                 c = of(cond)[0]
                 bits[res] = [("reset", c, x) for x in of(f)]
         elif kind is seq.CompRegOp:
-            bits[res] = [b if b[0] == "const" else ("ff", b) for b in of(op.operands[0])]
+            bits[res] = [b if b[0] == "const" else ("ff", b) for b in of(op._operands[0])]
     return bits
 
 
 LUT_INPUTS = 6
 
 
-def bit_functions(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, frozenset]:
+def bit_functions(ops: list[Operation], bits: dict[SSAValue, list]) -> dict[SSAValue, frozenset]:
     """Per one-bit result of a comparison with a constant or of a one-bit select built on
     such results (a quantizer to one bit: a spike, a binary activation), the input bits its
     function reads (bit identities, constants left out). Synthesis builds such a function of
@@ -98,17 +98,17 @@ def bit_functions(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAVal
             return frozenset()
         return of_bit.get(b, frozenset((b,)))
 
-    for op in top.body.block.ops:
+    for op in ops:
         kind = type(op)
         if kind is comb.ICmpOp:
-            sides = [of(v) for v in op.operands]
+            sides = [of(v) for v in op._operands]
             if not any(all(b[0] == "const" for b in side) for side in sides):
                 continue  # two values: a carry chain, not a small function
             found = frozenset().union(*(bit_support(b) for side in sides for b in side))
         elif kind is comb.MuxOp and width_of(op.results[0].type) == 1:
-            if not any(of(v)[0] in of_bit for v in op.operands):
+            if not any(of(v)[0] in of_bit for v in op._operands):
                 continue  # a select of bits alone (a Booth digit's): the reader's LUT takes it
-            found = frozenset().union(*(bit_support(of(v)[0]) for v in op.operands))
+            found = frozenset().union(*(bit_support(of(v)[0]) for v in op._operands))
         else:
             continue
         res = op.results[0]
@@ -131,7 +131,7 @@ def _bit_function_cost(op: Operation, functions: dict[SSAValue, frozenset]) -> i
     return 1
 
 
-def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue, int]:
+def needed_bits(ops: list[Operation], bits: dict[SSAValue, list]) -> dict[SSAValue, int]:
     """Per value, the bits anything observable depends on (a mask, bit i = 1 << i).
 
     Backward over the netlist, as synthesis narrows cells (Yosys wreduce / opt_dff): the low
@@ -149,16 +149,18 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
     def full(v: SSAValue) -> int:
         return (1 << width_of(v.type)) - 1
 
-    for op in reversed(list(top.body.block.ops)):
+    for op in reversed(ops):
         kind = type(op)
-        operands = op.operands
+        operands = op._operands
         if kind is hw.OutputOp:
             for v in operands:
                 want(v, full(v))
             continue
-        if not op.results or kind is hw.ConstantOp or op.results[0] not in need:
+        if not op.results or kind is hw.ConstantOp:
             continue
-        mask = need[op.results[0]]
+        mask = need.get(op.results[0])
+        if mask is None:
+            continue
         if kind is seq.CompRegOp:
             want(operands[0], mask)
         elif kind is comb.ExtractOp:
@@ -182,7 +184,7 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
             want(op.true_value, mask)
             want(op.false_value, mask)
         else:  # comparisons, replication, table lookups, anything else: every operand bit
-            for v in op.operands:
+            for v in op._operands:
                 want(v, full(v))
     return need
 
@@ -190,14 +192,14 @@ def needed_bits(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> dict[SSAValue
 SRL_MIN = 3  # register chains at least this long become shift-register LUTs (Yosys xilinx_srl)
 
 
-def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> tuple[dict[Operation, int], dict[Operation, int]]:
+def flip_flops(ops: list[Operation], bits: dict[SSAValue, list], need: dict) -> tuple[dict[Operation, int], dict[Operation, int]]:
     """Per register, the flip-flops synthesis keeps, and the shift-register LUTs (SRL16E) it
     makes: a register's needed bits, less the bits whose input is a constant or is already
     registered (identical flip-flops merge, as Yosys opt_merge does; e.g. an adder's
     pass-through low bits), less delay chains of SRL_MIN or more flip-flops with no tap
     but the last, which become one SRL16E per bit and 16 stages."""
     owner: dict = {}  # a kept flip-flop's input bit -> its register
-    for op in top.body.block.ops:
+    for op in ops:
         if type(op) is seq.CompRegOp:
             mask = need.get(op.results[0], 0)
             for i, b in enumerate(bits[op.input]):
@@ -206,9 +208,9 @@ def flip_flops(top: hw.HWModuleOp, bits: dict[SSAValue, list], need: dict) -> tu
     if not owner:
         return defaultdict(int), defaultdict(int)
     tapped: set = set()  # flip-flop outputs that logic (not the next flip-flop) reads
-    for op in top.body.block.ops:
+    for op in ops:
         if type(op) not in (seq.CompRegOp, hw.ConstantOp, hw.ArrayCreateOp):
-            for v in op.operands:
+            for v in op._operands:
                 if v in bits:
                     tapped.update(b for b in bits[v] if b[0] == "ff")
     ffs: dict[Operation, int] = defaultdict(int)
@@ -235,7 +237,7 @@ def _into_registers(v: SSAValue, sinks=(seq.CompRegOp,)) -> bool:
     rounding step: an adder with a constant, whose carry-chain LUT takes the select too)."""
     for use in v.uses:
         user = use.operation
-        if type(user) in _WIRES or type(user) is comb.AddOp and any(type(o.owner) is hw.ConstantOp for o in user.operands):
+        if type(user) in _WIRES or type(user) is comb.AddOp and any(type(o.owner) is hw.ConstantOp for o in user._operands):
             if not _into_registers(user.results[0], sinks):
                 return False
         elif not isinstance(user, sinks):
@@ -303,14 +305,14 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
     if is_booth_primitive(op):
         # one LUT6 per bit the row reaches (its select and the sum's bit); above it the carry
         # chain carries the sum's bits alone
-        row = bits.get(op.operands[1]) or [("op",)] * w
+        row = bits.get(op._operands[1]) or [("op",)] * w
         return sum(1 for b in row[: need.get(op.results[0], 0).bit_length()] if b[0] != "const")
-    if type(op) is comb.AddOp and any(_carries_booth_row(v) for v in op.operands):
+    if type(op) is comb.AddOp and any(_carries_booth_row(v) for v in op._operands):
         # a Booth row's select logic and the running sum share one LUT per bit, from the row's
         # first bit up (its bits below the sum's known zeros need their LUT too); a row plus a
         # constant (an unsigned operand's top row, never negated) is no adder: its select
         # logic goes into the next row's adder
-        rest = [v for v in op.operands if not _carries_booth_row(v)]
+        rest = [v for v in op._operands if not _carries_booth_row(v)]
         if all(b[0] == "const" for v in rest for b in bits[v]):
             return 0
         # an unsigned multiplier's top-bit row (a select) beside the top row: the carry chain's
@@ -318,7 +320,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
         selects = sum(width_of(v.type) - _known_zero_lsbs(bits[v]) for v in rest if _partial_products(v))
         return min(w, need.get(op.results[0], 0).bit_length()) + (3 * selects + 3) // 4
     if type(op) in _SUMS:
-        operands = [bits[v] for v in op.operands[:2]]
+        operands = [bits[v] for v in op._operands[:2]]
         if len({b for o in operands for b in o[:w] if b[0] != "const"}) <= 1:
             return 0  # one input bit: each output bit is it, its complement or a constant
         if _is_rounding(op):
@@ -328,7 +330,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
             return 0  # a single bit added at the bottom: the carry chain's carry-in (Yosys alumacc)
         w = min(w, need.get(op.results[0], 0).bit_length())  # top bits nobody reads are not built
         if any(constant) and all(c or _stored(o) or _carries_sum_apart(v, o[:w]) for c, o, v
-                                 in zip(constant, operands, op.operands)):
+                                 in zip(constant, operands, op._operands)):
             # a constant (a bias) added to a register, an input or a sum Yosys keeps apart:
             # the carry chain alone in Yosys synth_xilinx (its S inputs take the bits as they are)
             return 0
@@ -341,7 +343,7 @@ def _lut_cost(op: Operation, need: dict, bits: dict, functions: dict | None = No
             # a bit where one operand is constant (above a zero-extended operand's top) puts the
             # other operand's bit on the carry chain's S as it is: no LUT
             # (a small table's bit there still needs its own LUT: it shares none with the adder)
-            absorbed = [_absorbed_table(v) for v in op.operands[:2]] if tables else [False, False]
+            absorbed = [_absorbed_table(v) for v in op._operands[:2]] if tables else [False, False]
             passed = sum(1 for i in range(max(lhs, rhs), min(w, extent))
                          if (operands[0][i][0] == "const" and not absorbed[1])
                          or (operands[1][i][0] == "const" and not absorbed[0]))
@@ -403,23 +405,23 @@ def _rounding_row(op: Operation, need: dict, bits: dict, w: int) -> int:
     (alumacc) merges the two into one three-operand sum and builds a second adder row below
     the top bit read (micro-designs: one LUT per bit below it; with every top bit read, none)."""
     top = need.get(op.results[0], 0).bit_length()
-    constants = [v.owner.value.value.data for v in op.operands if type(v.owner) is hw.ConstantOp]
-    if (top >= w or type(op) is not comb.AddOp or len(op.operands) != 2 or len(constants) != 1
+    constants = [v.owner.value.value.data for v in op._operands if type(v.owner) is hw.ConstantOp]
+    if (top >= w or type(op) is not comb.AddOp or len(op._operands) != 2 or len(constants) != 1
             or constants[0] & 1 or not constants[0]):
         return 0  # every top bit read, a negation, or the constant's bit 0 is the chain's carry-in
-    (value,) = [v for v in op.operands if type(v.owner) is not hw.ConstantOp]
+    (value,) = [v for v in op._operands if type(v.owner) is not hw.ConstantOp]
     sum_ = _source(value)
     if not (_binary_sum(sum_, bits) and len(_readers(sum_.results[0])) == 1):
         return 0
-    if any(_binary_sum(_source(v), bits) for v in sum_.operands):
+    if any(_binary_sum(_source(v), bits) for v in sum_._operands):
         return 0  # a sum of sums: Yosys builds the whole tree as one, the constant on its chain
     return top - 1
 
 
 def _binary_sum(op: Operation | None, bits: dict) -> bool:
     """`op` is a two-operand add or sub of two variable values that synthesis builds itself."""
-    return (type(op) in _SUMS and len(op.operands) == 2 and not _is_primitive(op)
-            and not any(all(b[0] == "const" for b in bits[v]) for v in op.operands))
+    return (type(op) in _SUMS and len(op._operands) == 2 and not _is_primitive(op)
+            and not any(all(b[0] == "const" for b in bits[v]) for v in op._operands))
 
 
 def _extremum(op: comb.MuxOp) -> bool:
@@ -436,7 +438,7 @@ def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> i
     per bit of r in Yosys, two 7-bit tables summed one LUT per bit; a table module's output
     is a plain signal)."""
     wide = [(t := _table_read(v)) is not None and width_of(t.index.type) > 6 and not table_is_module(t)
-            for v in op.operands[:2]]
+            for v in op._operands[:2]]
     if sum(wide) != 1:
         return 0  # two such tables: the adder's LUT takes both MUXF7 outputs (Yosys, micro-design)
     return sum(1 for i in range(lo, hi) if operands[0][i][0] != "const" and operands[1][i][0] != "const")
@@ -445,10 +447,10 @@ def _wide_table_bits(op: Operation, operands: list[list], lo: int, hi: int) -> i
 def _source(v: SSAValue) -> Operation | None:
     """The op whose bits `v` carries, through wiring, constant bits and sign extension."""
     owner = v.owner
-    while type(owner) in _WIRES and len(owner.operands) == 1:
-        v, owner = owner.operands[0], owner.operands[0].owner
+    while type(owner) in _WIRES and len(owner._operands) == 1:
+        v, owner = owner._operands[0], owner._operands[0].owner
     if type(owner) is comb.ConcatOp:  # constant bits, a sign extension
-        sources = {_source(u) for u in owner.operands if type(u.owner) is not hw.ConstantOp}
+        sources = {_source(u) for u in owner._operands if type(u.owner) is not hw.ConstantOp}
         return sources.pop() if len(sources) == 1 else None
     return owner if isinstance(owner, Operation) else None
 
@@ -473,7 +475,7 @@ def _into_adders(v: SSAValue) -> bool:
         if type(user) in _WIRES:
             if not _into_adders(user.results[0]):
                 return False
-        elif not (type(user) in _SUMS and len(user.operands) == 2):
+        elif not (type(user) in _SUMS and len(user._operands) == 2):
             return False
     return bool(v.uses)
 
@@ -493,10 +495,10 @@ def _merges(adder: Operation, read: list, need: dict) -> bool:
 def _in_macc(op: Operation, operands: list[list], w: int, need: dict) -> bool:
     """`op` is part of a multi-operand sum Yosys builds as one macc (an operand merged into it,
     or it merged into its one reader)."""
-    for v, o in zip(op.operands, operands, strict=False):
+    for v, o in zip(op._operands, operands, strict=False):
         if isinstance(v.owner, Operation) and _merges(v.owner, o[:w], need):
             return True
-        for u in v.owner.operands if type(v.owner) in _WIRES else ():
+        for u in v.owner._operands if type(v.owner) in _WIRES else ():
             if type(u.owner) in _SUMS and _merges(u.owner, o[:w], need):
                 return True
     (r,) = op.results
@@ -518,7 +520,7 @@ def _into_rounding(v: SSAValue, bits: dict) -> bool:
             if _into_rounding(user.results[0], bits):
                 return True
         elif type(user) in _SUMS and any(
-                all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user.operands):
+                all(b[0] == "const" for b in bits.get(x, [("op",)])) for x in user._operands):
             return True
     return False
 
@@ -533,7 +535,7 @@ def _carries_sum_apart(v: SSAValue, read: list) -> bool:
     while stack:
         owner = stack.pop().owner
         if type(owner) in _WIRES:
-            stack.extend(owner.operands)
+            stack.extend(owner._operands)
         elif type(owner) in _SUMS:
             sums.add(owner)
         elif type(owner) not in (hw.ConstantOp, seq.CompRegOp, Block):  # a register's or an input's bits
@@ -555,7 +557,7 @@ def _is_zero(v: SSAValue) -> bool:
 def _is_rounding(op: Operation) -> bool:
     """A sum with a bare constant operand (a quantizer's rounding step, a bias): the carry
     chain alone, with no LUT of its own to take a select in."""
-    return type(op) in _SUMS and any(type(x.owner) is hw.ConstantOp for x in op.operands)
+    return type(op) in _SUMS and any(type(x.owner) is hw.ConstantOp for x in op._operands)
 
 
 def _select_apart(op: comb.MuxOp) -> bool:
@@ -611,7 +613,7 @@ def is_booth_row(op: Operation) -> bool:
 def _carries_booth_row(v: SSAValue) -> bool:
     owner = v.owner
     if type(owner) in _WIRES:
-        return any(_carries_booth_row(u) for u in owner.operands)
+        return any(_carries_booth_row(u) for u in owner._operands)
     return isinstance(owner, Operation) and is_booth_row(owner)
 
 
@@ -623,7 +625,7 @@ def _partial_products(v: SSAValue) -> bool:
     if type(owner) is comb.MuxOp:
         return _is_zero(owner.false_value) and not _select_apart(owner)
     if type(owner) in _WIRES:
-        return all(_partial_products(u) or type(u.owner) is hw.ConstantOp for u in owner.operands)
+        return all(_partial_products(u) or type(u.owner) is hw.ConstantOp for u in owner._operands)
     return False
 
 
@@ -656,7 +658,7 @@ def _select_carry_inputs(op: Operation, operands: list[list], w: int) -> int:
     pays it when the minuend is a select; a sum of a select and a sum pays it half the time on
     average (Yosys alumacc picks DI by a hash of the operands when their widths tie).
     Measured with Yosys synth_xilinx on a-bit x b-bit products."""
-    selects = [_partial_products(v) for v in op.operands[:2]]
+    selects = [_partial_products(v) for v in op._operands[:2]]
     if not any(selects):
         return 0
     a, b = (o[:w] for o in operands)
@@ -679,7 +681,7 @@ def dsp_blocks(op: comb.MulOp, bits: dict) -> int:
 def _table_luts(op: hw.ArrayGetOp, read: int) -> int:
     """A constant table (`tables.table_luts`: per output bit read, one 6-LUT per distinct
     non-constant 64-entry slice plus their selection)."""
-    entries = [v.owner.value.value.data for v in reversed(op.input.owner.operands)]  # element 0 first
+    entries = [v.owner.value.value.data for v in reversed(op.input.owner._operands)]  # element 0 first
     return table_luts(entries, width_of(op.result.type), read)
 
 
@@ -701,7 +703,7 @@ def _check_layers(data: dict, key: str, fields: tuple[str, ...]) -> None:
 def constant_outputs(top: hw.HWModuleOp, bits: dict[SSAValue, list]) -> bool:
     """Every output bit is a constant (or there is no output port): the RTL drives constants."""
     out = top.body.block.last_op
-    return all(b[0] == "const" for v in (out.operands if out else ()) for b in bits.get(v, [("op",)]))
+    return all(b[0] == "const" for v in (out._operands if out else ()) for b in bits.get(v, [("op",)]))
 
 
 def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
@@ -712,25 +714,28 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
 
         interface = Interface.of(top).manifest()
     per_layer: dict[str, dict[str, int]] = defaultdict(lambda: {"luts": 0, "ffs": 0, "srls": 0, "adders": 0})
-    bits = bit_sources(top)
-    need = needed_bits(top, bits)
-    functions = bit_functions(top, bits)
-    tables = any(type(op) is hw.ArrayGetOp for op in top.body.block.ops)
-    ffs, srls = flip_flops(top, bits, need)
+    ops = list(top.body.block.ops)
+    bits = bit_sources(top, ops)
+    need = needed_bits(ops, bits)
+    functions = bit_functions(ops, bits)
+    tables = any(type(op) is hw.ArrayGetOp for op in ops)
+    ffs, srls = flip_flops(ops, bits, need)
     # adder levels: the longest path over the level ops, each fed by the level ops whose
-    # results reach its operands through wiring and other logic (registers end a stage's paths)
-    graph = nx.DiGraph()
-    feeds: dict[SSAValue, tuple] = {}
-    for op in top.body.block.ops:
+    # results reach its operands through wiring and other logic (registers end a stage's
+    # paths). The ops are in program order, a topological order of the netlist, so the
+    # longest path to each value is known when it is defined: `depth` holds it.
+    depth: dict[SSAValue, int] = {}
+    levels = 0
+    for op in ops:
         kind = type(op)
         layer_attr = op.attributes.get("layer")
         layer = layer_attr.data if isinstance(layer_attr, StringAttr) else "(glue)"
-        cost = _lut_cost(op, need, bits, functions, tables)
+        cost = _lut_cost(op, need, bits, functions, tables) if kind in _COSTED else 0
         is_adder = kind in _SUMS
         if cost or is_adder:
             per_layer[layer]["luts"] += cost
             per_layer[layer]["adders"] += int(is_adder)
-        if is_ternary(op):  # (the key only where there are some: binary-only reports keep their keys)
+        if kind is comb.AddOp and is_ternary(op):  # (the key only where there are some: binary-only reports keep their keys)
             per_layer[layer]["ternary_adders"] = per_layer[layer].get("ternary_adders", 0) + 1
         if kind is comb.MulOp:
             per_layer[layer]["dsps"] = per_layer[layer].get("dsps", 0) + dsp_blocks(op, bits)
@@ -740,15 +745,15 @@ def resource_report(top: hw.HWModuleOp, interface: dict | None = None) -> dict:
             continue
         if kind is hw.ConstantOp or not op.results:
             continue
-        sources = [feeds[v] for v in op.operands if v in feeds]
+        reached = 0
+        for v in op._operands:
+            if (d := depth.get(v, 0)) > reached:
+                reached = d
         if kind in _LEVELS:
-            graph.add_edge(top, op)  # `top` stands for the inputs, registers and constants
-            graph.add_edges_from((s, op) for s in {s for f in sources for s in f})
-            feeds[op.results[0]] = (op,)
-        elif sources:
-            first = sources[0]
-            feeds[op.results[0]] = first if all(f is first for f in sources) else tuple({s for f in sources for s in f})
-    levels = nx.dag_longest_path_length(graph) if graph.number_of_nodes() else 0
+            reached += 1
+            levels = max(levels, reached)
+        if reached:
+            depth[op.results[0]] = reached
     total = {key: sum(d[key] for d in per_layer.values()) for key in ("luts", "ffs", "srls", "adders")}
     layers = {name: dict(v) for name, v in sorted(per_layer.items())}
     pruning = record(top, "hgq.prune", PRUNE_FIELDS) or {}

@@ -242,6 +242,8 @@ class VerilogPrinter(BasePrinter):
         self.lines.append(f"  wire {_range(w)}{name} = {expr};")
 
     # -- one handler per op ----------------------------------------------------
+    # (the frequent ops read their operands as the op's own tuple, `op._operands`: xDSL's
+    # named accessors cost a descriptor lookup each, millions of times on a large layer)
     @singledispatchmethod
     def print_op(self, op: Operation) -> None:
         raise UserError(f"{printable(op.name)}: the Verilog target cannot emit this op")
@@ -259,7 +261,7 @@ class VerilogPrinter(BasePrinter):
     @print_op.register
     def _(self, op: comb.ExtractOp) -> None:
         res, w = self.result(op)
-        low, src = op.low_bit.value.data, op.input
+        low, src = op.low_bit.value.data, op._operands[0]
         if low < 0 or low + w > _width(src):
             raise UserError(f"comb.extract: bits {low}..{low + w - 1} of an i{_width(src)}")
         if src in self.consts:
@@ -271,14 +273,14 @@ class VerilogPrinter(BasePrinter):
     @print_op.register
     def _(self, op: comb.ConcatOp) -> None:
         res, w = self.result(op)
-        self.wire(res, w, "{" + ", ".join(self.ref(v, op) for v in op.inputs) + "}")
+        self.wire(res, w, "{" + ", ".join(self.ref(v, op) for v in op._operands) + "}")
 
     @print_op.register
     def _(self, op: comb.ReplicateOp) -> None:
         res, w = self.result(op)
-        if w % _width(op.input):
-            raise UserError(f"comb.replicate: i{w} is no multiple of i{_width(op.input)}")
-        self.wire(res, w, f"{{{w // _width(op.input)}{{{self.ref(op.input, op)}}}}}")
+        if w % _width(op._operands[0]):
+            raise UserError(f"comb.replicate: i{w} is no multiple of i{_width(op._operands[0])}")
+        self.wire(res, w, f"{{{w // _width(op._operands[0])}{{{self.ref(op._operands[0], op)}}}}}")
 
     @print_op.register
     def _(self, op: comb.AddOp) -> None:
@@ -290,7 +292,7 @@ class VerilogPrinter(BasePrinter):
             return
         mark = op.attributes.get("hgq.ternary")
         if mark is None:
-            self.wire(res, w, " + ".join(self.ref(v, op) for v in op.inputs))
+            self.wire(res, w, " + ".join(self.ref(v, op) for v in op._operands))
             return
         operands, inverted, carry = self.ternary_operands(op, w)
         if mark.data == "infer":
@@ -311,20 +313,20 @@ class VerilogPrinter(BasePrinter):
         inverted input) and its constant operand (0 without one)."""
         if not isinstance(mark := op.attributes.get("hgq.ternary"), StringAttr):
             raise UserError("comb.add: hgq.ternary must be a string")
-        ins = list(op.inputs)
+        ins = list(op._operands)
         carry = 0
         if len(ins) == 4 and ins[3] in self.consts:
             carry = self.consts[ins[3]]
             ins = ins[:3]
         if len(ins) != 3:
-            raise UserError(f"comb.add: a ternary adder has three operands (and a constant), got {len(op.inputs)}")
+            raise UserError(f"comb.add: a ternary adder has three operands (and a constant), got {len(op._operands)}")
         operands, inverted = [], []
         for v in ins:
             x = v.owner
             ones = (1 << w) - 1
-            if (isinstance(x, comb.XorOp) and len(x.inputs) == 2 and x.inputs[1] in self.consts
-                    and self.consts[x.inputs[1]] == ones):
-                operands.append(x.inputs[0])
+            if (isinstance(x, comb.XorOp) and len(x._operands) == 2 and x._operands[1] in self.consts
+                    and self.consts[x._operands[1]] == ones):
+                operands.append(x._operands[0])
                 inverted.append(True)
             else:
                 operands.append(v)
@@ -438,7 +440,7 @@ class VerilogPrinter(BasePrinter):
     @print_op.register
     def _(self, op: comb.XorOp) -> None:
         res, w = self.result(op)
-        self.wire(res, w, " ^ ".join(self.ref(v, op) for v in op.inputs))
+        self.wire(res, w, " ^ ".join(self.ref(v, op) for v in op._operands))
 
     @print_op.register
     def _(self, op: comb.SubOp) -> None:

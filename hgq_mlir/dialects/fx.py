@@ -14,7 +14,7 @@ import functools
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import I64, DenseIntOrFPElementsAttr, IntAttr, IntegerAttr, StringAttr
+from xdsl.dialects.builtin import I64, UNKNOWN_LOC, DenseIntOrFPElementsAttr, IntAttr, IntegerAttr, StringAttr
 from xdsl.dialects.utils.enum_attribute import EnumAttribute
 from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
@@ -51,7 +51,7 @@ def _build(op: Operation, operands: list, result_type: Attribute, properties: di
     """Initialize an fx op of single operands and one result without IRDL's generic argument
     matching: lowerings build these by the hundred thousand (the verifier still checks them)."""
     Operation.__init__(op, operands=[SSAValue.get(v) for v in operands], result_types=[result_type],
-                       properties=properties or {}, attributes=attributes or {})
+                       properties=properties or {}, attributes=attributes or {}, location=UNKNOWN_LOC)
 
 @irdl_attr_definition
 class FixedType(KIFType):

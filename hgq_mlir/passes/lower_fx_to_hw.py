@@ -40,7 +40,7 @@ from typing import Literal
 
 from xdsl.context import Context
 from xdsl.dialects import comb, func, hw, seq
-from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, StringAttr, UnitAttr, i32
+from xdsl.dialects.builtin import UNKNOWN_LOC, IntegerAttr, IntegerType, ModuleOp, StringAttr, UnitAttr, i32
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
@@ -148,7 +148,8 @@ class _HwBuilder:
     def logic(self, cls: type[Operation], operands: list[SSAValue], attrs: dict | None = None) -> SSAValue:
         """`emit` of a comb op whose result is as wide as its operands, built without IRDL's
         generic argument matching (an adder graph's module holds hundreds of thousands)."""
-        return self.emit(cls.create(operands=operands, result_types=[operands[0].type], attributes=attrs or {}))
+        return self.emit(cls.create(operands=operands, result_types=[operands[0].type], attributes=attrs or {},
+                                    location=UNKNOWN_LOC))
 
     def wire(self, key: tuple, cls: type[Operation], operands: list[SSAValue], width: int,
              properties: dict[str, Attribute] | None = None) -> SSAValue:
@@ -157,7 +158,8 @@ class _HwBuilder:
         module, and many of those asked for exist already)."""
         v = self.wires.get(key)
         if v is None:
-            op = cls.create(operands=operands, result_types=[_int(width)], properties=properties or {})
+            op = cls.create(operands=operands, result_types=[_int(width)], properties=properties or {},
+                            location=UNKNOWN_LOC)
             self.ops.append(op)
             v = self.wires[key] = op.results[0]
         return v

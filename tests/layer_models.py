@@ -344,6 +344,27 @@ def attention(seed: int = 0):
     return _train(model, (6, 4), seed)
 
 
+def attention_masked(seed: int = 0):
+    """Masked attention over 6 tokens: causal self-attention (2 heads), attention within a
+    sliding window of 2 (each token sees itself and its neighbours), and a table-projection
+    attention that is causal and windowed at once (each token sees itself and the one before)."""
+    import keras
+    from hgq.layers import QDense, QMultiHeadAttention, QMultiHeadAttentionT
+
+    keras.utils.set_random_seed(seed)
+    w, r = _scopes()
+    with w, r:
+        inp = keras.Input((6, 3), name="inp")
+        a = QMultiHeadAttention(num_heads=2, key_dim=2, name="causal")(inp, inp, use_causal_mask=True)
+        b = QMultiHeadAttention(num_heads=1, key_dim=2, sliding_window=2, name="window")(inp, inp)
+        c = QMultiHeadAttentionT(num_heads=1, key_dim=2, n_hl=0, sliding_window=2, name="causal_window")(
+            inp, inp, use_causal_mask=True)
+        h = keras.layers.Concatenate(name="cat")([keras.layers.Flatten(name=f"f{n}")(x) for n, x in enumerate((a, b, c))])
+        out = QDense(2, enable_oq=True, name="out")(h)
+        model = keras.Model(inp, out, name="attention_masked")
+    return _train(model, (6, 3), seed)
+
+
 def recurrent(seed: int = 0):
     """QGRU over 4 steps (returning the sequence, reset_after) feeding a QSimpleRNN (last step
     only, tanh), and a second QGRU (reset_before) on the input."""
@@ -454,4 +475,4 @@ def bidirectional(seed: int = 0):
 
 BUILDERS = {f.__name__: f for f in (conv3d, pool3d_global_avg, sums, rearrange, rearrange3d, tables, dense_table, shared_input,
                                     conv_table, einsum_table, multiply, contraction, softmax, attention, recurrent,
-                                    avgpool, attention_variants, snn, bidirectional, keras_merges)}
+                                    avgpool, attention_variants, attention_masked, snn, bidirectional, keras_merges)}

@@ -16,7 +16,7 @@ from hgq_mlir.backend.verify import compare, compile_model, keras_predict, verif
 from hgq_mlir.frontend.keras import FrontendError, import_model
 from hgq_mlir.interp.hgq import run_hgq
 
-PRODUCTS = ("attention", "attention_variants", "bidirectional", "contraction", "multiply", "recurrent", "snn", "softmax")
+PRODUCTS = ("attention", "attention_masked", "attention_variants", "bidirectional", "contraction", "multiply", "recurrent", "snn", "softmax")
 
 
 @pytest.fixture(params=sorted(BUILDERS))
@@ -178,15 +178,42 @@ def test_input_format_too_narrow_is_refused(shared_model, tmp_path):
     assert not out.exists()
 
 
-def test_causal_attention_is_refused():
-    """A call option that changes the arithmetic is a one-line error, not ignored."""
+def test_attention_mask_tensor_is_refused():
+    """A call option that changes the arithmetic and is not compiled (a mask from the data) is
+    a one-line error, not ignored."""
     import keras
     from hgq.layers import QMultiHeadAttention
 
     inp = keras.Input((4, 2), name="inp")
-    out = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(inp, inp, use_causal_mask=True)
-    with pytest.raises(FrontendError, match="'mha' .*use_causal_mask=True is not supported"):
-        import_model(keras.Model(inp, out, name="causal"))
+    mask = keras.Input((4, 4), name="mask", dtype="bool")
+    out = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(inp, inp, attention_mask=mask)
+    with pytest.raises(FrontendError, match="'mha' .*attention_mask=a tensor is not supported"):
+        import_model(keras.Model([inp, mask], out, name="masked"))
+
+
+def test_query_that_sees_no_key_is_refused():
+    """A sliding window that leaves a query no key (HGQ2 then outputs a zero row) is a one-line
+    error naming the query."""
+    import keras
+    from hgq.layers import QMultiHeadAttention
+
+    q, v = keras.Input((6, 2), name="q"), keras.Input((2, 2), name="v")
+    out = QMultiHeadAttention(num_heads=1, key_dim=2, sliding_window=2, name="mha")(q, v)
+    with pytest.raises(FrontendError, match="'mha' .*sliding_window=2, query 3 sees no key"):
+        import_model(keras.Model([q, v], out, name="blind"))
+
+
+def test_attention_masks_are_compiled(trained, monkeypatch):
+    """Negative control for the masked attention model (causal and sliding-window masks): the
+    hgq interpreter matches Keras, and the same model imported without its masks does not."""
+    import hgq_mlir.frontend.keras as frontend
+
+    model, _ = trained(BUILDERS["attention_masked"], seed=2)
+    x = _inputs(model, 500, 7)
+    expected = keras_predict(model, x)
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) == 0
+    monkeypatch.setattr(frontend, "_attention_allowed", lambda *args: None)
+    assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) > 0
 
 
 def test_backward_layers_read_time_in_reverse(trained, monkeypatch):

@@ -10,6 +10,7 @@ path): `dense_table` (QDenseT), `conv_table` (QConvT2D + QConvT1D), `softmax8` (
 8 logits), `attention8` (2-head QMultiHeadAttention over 8 tokens of 4 features, key_dim 2),
 `multiply` (QMultiply of a ReLU (unsigned) and a signed dense branch), `einsum_table`
 (QEinsumDenseT), `attention_variants` (QLinformerAttention + QMultiHeadAttentionT),
+`attention_masked` (causal, sliding-window, and causal sliding-window attention),
 `recurrent` (QSimpleRNN + QGRU), `bidirectional` (Keras's Bidirectional around a QGRU and a
 QSimpleSNN, `go_backwards` layers), `snn` (QSimpleSNN + QLIF), and `jsc` (examples/jsc.keras).
 Per model:
@@ -48,7 +49,8 @@ from pathlib import Path
 import tests_modules  # tools/tests_modules.py: tests/<name>.py by path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "multiply",
+MODELS = ("dense_table", "conv_table", "einsum_table", "softmax8", "attention8", "attention_variants", "attention_masked",
+          "multiply",
           "keras_merges", "recurrent", "bidirectional", "snn", "jsc")
 KINDS = ("lut", "dsp")
 

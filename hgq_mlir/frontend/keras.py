@@ -164,11 +164,11 @@ def import_model(model) -> ModuleOp:
             layer = node.operation
             if isinstance(layer, klayers.InputLayer):
                 continue
-            _check_call_options(layer, node)
+            options = _call_options(layer, node)
             ins = [values[id(t)] for t in node.input_tensors]
             if len(node.output_tensors) != 1:
                 raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): several outputs are not supported")
-            values[id(node.output_tensors[0])] = _import_layer(block, layer, ins)
+            values[id(node.output_tensors[0])] = _import_layer(block, layer, ins, **options)
     for n, t in enumerate(graph.outputs):
         x, r, shape = values[id(t)]
         if r is None:
@@ -179,15 +179,27 @@ def import_model(model) -> ModuleOp:
     return ModuleOp([func.FuncOp(name, ((), ()), Region(block))])
 
 
-def _check_call_options(layer, node) -> None:
-    """Call options that change the arithmetic (masks, causal attention, initial states) are
-    not compiled: one line naming the option."""
+# call options that change the arithmetic and are compiled, per layer kind (a causal mask is
+# a constant: which keys each query sees is known when the model is compiled)
+CALL_OPTIONS = {"QMultiHeadAttention": ("use_causal_mask",), "QMultiHeadAttentionT": ("use_causal_mask",)}
+
+
+def _call_options(layer, node) -> dict:
+    """The call options `CALL_OPTIONS` compiles for the layer, set as the model calls it. Any
+    other option that changes the arithmetic (mask tensors, initial states) is one line
+    naming the option."""
+    options = {}
+    accepted = CALL_OPTIONS.get(type(layer).__name__, ())
     for key, value in getattr(getattr(node, "arguments", None), "kwargs", {}).items():
         tensor = hasattr(value, "shape") and hasattr(value, "dtype")
         if key == "training" or value is None or value is False or (tensor and "mask" not in key and "state" not in key):
             continue
+        if key in accepted and value is True:
+            options[key] = True
+            continue
         shown = "a tensor" if tensor else repr(value)
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): call option {key}={shown} is not supported")
+    return options
 
 
 def port_name(stem: str, n: int, count: int) -> str:
@@ -243,9 +255,10 @@ def _one_input(layer, ins: list[tuple]) -> tuple:
     return ins[0]
 
 
-def _import_layer(block: Block, layer, ins: list[tuple]) -> tuple:
-    """(ssa, ranges, shape) of one layer's output, from its inputs'."""
-    return LAYERS[type(layer).__name__](block, layer, ins)
+def _import_layer(block: Block, layer, ins: list[tuple], **options) -> tuple:
+    """(ssa, ranges, shape) of one layer's output, from its inputs' (and the call options
+    `_call_options` accepts)."""
+    return LAYERS[type(layer).__name__](block, layer, ins, **options)
 
 
 @layer_kind("Flatten", "Reshape", "Dropout")
@@ -487,11 +500,12 @@ def _contract(block: Block, layer, a: tuple, b: tuple, spec_a: str, spec_b: str,
 
 
 @layer_kind("QMultiHeadAttention", "QMultiHeadAttentionT", "QLinformerAttention", "QLinformerAttentionT")
-def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+def _attention_layer(block: Block, layer, ins: list[tuple], use_causal_mask: bool = False) -> tuple:
     """Multi-head attention as HGQ2 computes it: (Linformer: the key and value projections along
     the sequence,) the query, key and value projections (table layers in the `…T` variants), the
-    scores (a contraction of key and query), the layer's softmax, the contraction with the
-    values, the output projection and the output quantizer."""
+    scores (a contraction of key and query), the layer's softmax (over the keys each query
+    may see: `_attention_allowed`), the contraction with the values, the output projection and
+    the output quantizer."""
     kind = type(layer).__name__
     if len(ins) not in (2, 3):
         raise FrontendError(f"layer '{layer.name}' ({kind}): expected query, value and an optional key, got {len(ins)} inputs")
@@ -510,12 +524,37 @@ def _attention_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     if scale != 1.0:
         raise FrontendError(f"layer '{layer.name}' ({kind}): a query scale of {scale} outside the softmax is not supported")
     scores = _contract(block, layer, k, q, *_einsum2_letters(layer, layer._dot_product_equation, [k[2], q[2]]))
-    attention = _import_layer(block, layer._softmax, [scores])
+    allowed = _attention_allowed(layer, kind, scores[2], use_causal_mask)
+    attention = _import_layer(block, layer._softmax, [scores], **({} if allowed is None else {"allowed": allowed}))
     out = _contract(block, layer, attention, v, *_einsum2_letters(layer, layer._combine_equation, [attention[2], v[2]]))
     y, r, shape = _import_layer(block, layer._output_dense, [out])
     if layer.enable_oq:
         y, r = _quantize(block, layer, layer.oq, y, r, shape)
     return y, r, shape
+
+
+def _attention_allowed(layer, kind: str, shape: tuple, causal: bool) -> np.ndarray | None:
+    """Per score (flat, the scores' (heads, T, S) order), whether its query sees its key, as
+    Keras's attention mask says: key s <= query t under `use_causal_mask`, and |t - s| below
+    the layer's `sliding_window`; None where every score counts."""
+    window = getattr(layer, "_sliding_window", None)
+    if not causal and window is None:
+        return None
+    what = "a causal mask" if causal else f"sliding_window={window}"
+    if hasattr(layer, "_lin_k_proj") or len(getattr(layer, "_attention_axes", ())) != 1 or len(shape) != 3:
+        raise FrontendError(f"layer '{layer.name}' ({kind}): {what} is supported over one attention axis "
+                            "(keys not projected along the sequence)")
+    t, s = np.arange(shape[1])[:, None], np.arange(shape[2])[None, :]
+    allowed = np.ones((shape[1], shape[2]), dtype=bool)
+    if causal:
+        allowed &= s <= t
+    if window is not None:
+        allowed &= np.abs(t - s) < window
+    if not allowed.any(axis=1).all():
+        blind = int(np.flatnonzero(~allowed.any(axis=1))[0])
+        raise FrontendError(f"layer '{layer.name}' ({kind}): with {what}, query {blind} sees no key "
+                            "(an all-zero attention row is not supported)")
+    return np.broadcast_to(allowed, shape).reshape(-1)
 
 
 def _dot_letters(layer, shapes) -> tuple[str, str, str]:
@@ -822,9 +861,12 @@ def _spike(block: Block, layer, mem: tuple, threshold: np.ndarray) -> tuple:
 
 
 @layer_kind("QSoftmax")
-def _softmax_layer(block: Block, layer, ins: list[tuple]) -> tuple:
+def _softmax_layer(block: Block, layer, ins: list[tuple], allowed: np.ndarray | None = None) -> tuple:
     """HGQ2's softmax: (max - x when stable), the exp table, the sum over the axes, the inverse
-    table of the sum, and the product of each exp with its group's inverse."""
+    table of the sum, and the product of each exp with its group's inverse. `allowed` (an
+    attention mask, per flat element): the max and the sum read the allowed elements only,
+    and the others' exps are zero (HGQ2 sets their logits to -1e9 and multiplies their exps
+    by the mask), so their outputs are the output quantizer's zero."""
     x, r, shape = _one_input(layer, ins)
     if layer.enable_iq:
         x, r = _quantize(block, layer, layer.iq, x, r, shape)
@@ -839,19 +881,25 @@ def _softmax_layer(block: Block, layer, ins: list[tuple]) -> tuple:
     group_of[groups] = np.arange(len(groups))[:, None]
     inv_shape = tuple(1 if d in axes else n for d, n in enumerate(shape))
     exp, inv = layer.exp_table, layer.inv_table
+    rows = groups if allowed is None else np.where(allowed[groups], groups, -1)  # -1: not read
     if layer.stable:
-        rm = fixed.window_max(r, groups)
-        m = _add(block, hgq.MaxPoolOp(x, groups, _type(rm)), layer).result
+        rm = fixed.window_max(r, rows)
+        m = _add(block, hgq.MaxPoolOp(x, rows, _type(rm)), layer).result
         rm = fixed.gather(rm, group_of)
         m = _add(block, hgq.GatherOp(m, group_of, _type(rm)), layer).result
         r = fixed.sub(rm, r)
         x = _add(block, hgq.SubOp(m, x, _type(r)), layer).result
         x, r = _quantize(block, exp, exp.iq, x, r, shape)
     e, re = _table(block, exp, x, r, shape)
+    if allowed is not None:  # the masked exps are zero: each element its own window, -1 where masked
+        kept = np.where(allowed, np.arange(allowed.size), -1)[:, None]
+        one, zero = np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+        re = fixed.linear_windows(re, kept, one.astype(object), zero, None, None)
+        e = _add(block, hgq.ConvOp(e, _add(block, hgq.ConstOp(one, zero)).result, None, kept, _type(re)), layer).result
     wm, we = np.ones((groups.shape[1], 1), dtype=np.int64), np.zeros((groups.shape[1], 1), dtype=np.int64)
     w = _add(block, hgq.ConstOp(wm, we)).result
-    rs = fixed.linear_windows(re, groups, wm.astype(object), we, None, None)
-    s = _add(block, hgq.ConvOp(e, w, None, groups, _type(rs)), layer).result
+    rs = fixed.linear_windows(re, rows, wm.astype(object), we, None, None)
+    s = _add(block, hgq.ConvOp(e, w, None, rows, _type(rs)), layer).result
     s, rs = _quantize(block, inv, inv.iq, s, rs, inv_shape)
     d, rd = _table(block, inv, s, rs, inv_shape)
     rd = fixed.gather(rd, group_of)

@@ -216,6 +216,57 @@ def test_attention_masks_are_compiled(trained, monkeypatch):
     assert int(np.sum(run_hgq(import_model(model), [x])["out"].to_float() != expected)) > 0
 
 
+def test_attention_inputs_passed_by_name(monkeypatch):
+    """Attention's query, value and key passed by keyword (which Keras lists sorted by name)
+    are read by role: the hgq interpreter matches Keras, and read in Keras's order it does not."""
+    import keras
+    from hgq.layers import QDense, QMultiHeadAttention
+
+    import hgq_mlir.frontend.keras as frontend
+
+    keras.utils.set_random_seed(3)
+    q, v, k = (keras.Input((4, 3), name=n) for n in ("q", "v", "k"))
+    h = QMultiHeadAttention(num_heads=1, key_dim=2, name="mha")(q, value=v, key=k)
+    out = QDense(2, enable_oq=True, name="out")(keras.layers.Flatten(name="flat")(h))
+    model = keras.Model([q, v, k], out, name="by_name")
+    xs = [(np.random.default_rng(n).normal(size=(300, 12)) * 2).astype(np.float32) for n in range(3)]
+    expected = model.predict([x.reshape(-1, 4, 3) for x in xs], verbose=0).reshape(300, -1)
+    assert int(np.sum(run_hgq(import_model(model), xs)["out"].to_float() != expected)) == 0
+    monkeypatch.setattr(frontend, "_input_tensors", lambda layer, node: list(node.input_tensors))
+    assert int(np.sum(run_hgq(import_model(model), xs)["out"].to_float() != expected)) > 0
+
+
+def test_channels_first_flatten_moves_the_first_axis_last():
+    """Keras's Flatten(data_format="channels_first") transposes before it flattens: the hgq
+    interpreter matches it, and not the channels-last model with the same weights."""
+    import keras
+    from hgq.layers import QDense
+
+    def build(data_format):
+        keras.utils.set_random_seed(4)
+        inp = keras.Input((3, 2), name="inp")
+        out = QDense(2, enable_oq=True, name="out")(keras.layers.Flatten(data_format=data_format, name="flat")(inp))
+        return keras.Model(inp, out, name=f"flat_{data_format}")
+
+    first, last = build("channels_first"), build("channels_last")
+    x = (np.random.default_rng(0).normal(size=(300, 6)) * 2).astype(np.float32)
+    got = run_hgq(import_model(first), [x])["out"].to_float()
+    assert int(np.sum(got != keras_predict(first, x))) == 0
+    assert int(np.sum(got != keras_predict(last, x))) > 0
+
+
+def test_float16_compute_is_refused():
+    """A layer Keras computes in float16 (a mixed-precision policy) does not sum exactly as
+    the compiled design does: one line naming the layer and the dtype."""
+    import keras
+    from hgq.layers import QDense
+
+    inp = keras.Input((4,), name="inp")
+    out = QDense(2, dtype="mixed_float16", name="half")(inp)
+    with pytest.raises(FrontendError, match="'half' .*compute dtype float16 is not supported"):
+        import_model(keras.Model(inp, out, name="half"))
+
+
 def test_backward_layers_read_time_in_reverse(trained, monkeypatch):
     """Bidirectional wrappers and `go_backwards` layers: the hgq interpreter matches Keras, and
     the same model imported reading every layer forwards does not (the order is compiled, not

@@ -165,7 +165,8 @@ def import_model(model) -> ModuleOp:
             if isinstance(layer, klayers.InputLayer):
                 continue
             options = _call_options(layer, node)
-            ins = [values[id(t)] for t in node.input_tensors]
+            _check_compute_dtype(layer)
+            ins = [values[id(t)] for t in _input_tensors(layer, node)]
             if len(node.output_tensors) != 1:
                 raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): several outputs are not supported")
             values[id(node.output_tensors[0])] = _import_layer(block, layer, ins, **options)
@@ -200,6 +201,40 @@ def _call_options(layer, node) -> dict:
         shown = "a tensor" if tensor else repr(value)
         raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): call option {key}={shown} is not supported")
     return options
+
+
+ATTENTION = ("QMultiHeadAttention", "QMultiHeadAttentionT", "QLinformerAttention", "QLinformerAttentionT")
+ATTENTION_INPUTS = ("query", "value", "key")
+
+
+def _input_tensors(layer, node) -> list:
+    """The node's input tensors in the order the layer's import reads them. Attention's are
+    (query, value, key) by name however the model passes them (Keras lists tensors passed by
+    keyword sorted by name: key first), value defaulting to the query and key to the value."""
+    arguments = getattr(node, "arguments", None)
+    if type(layer).__name__ not in ATTENTION or arguments is None:
+        return list(node.input_tensors)
+    args = list(getattr(arguments, "args", ()))
+    if len(args) > len(ATTENTION_INPUTS):
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): a mask passed by position is not supported")
+    named = dict(zip(ATTENTION_INPUTS, args))
+    named.update({k: v for k, v in arguments.kwargs.items() if k in ATTENTION_INPUTS and v is not None})
+    if "query" not in named:
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): called without a query")
+    query = named["query"]
+    value = named.get("value", query)
+    return [query, value, named.get("key", value)]
+
+
+def _check_compute_dtype(layer) -> None:
+    """Keras computes a layer in its dtype policy's compute dtype; the compiled arithmetic is
+    float32's (exact sums of quantized values), so any other is one line."""
+    from hgq_mlir.backend.names import printable
+
+    dtype = getattr(layer, "compute_dtype", None)
+    if dtype not in (None, "float32"):
+        raise FrontendError(f"layer '{layer.name}' ({type(layer).__name__}): compute dtype {printable(str(dtype))} "
+                            "is not supported (float32 only)")
 
 
 def port_name(stem: str, n: int, count: int) -> str:
@@ -263,9 +298,14 @@ def _import_layer(block: Block, layer, ins: list[tuple], **options) -> tuple:
 
 @layer_kind("Flatten", "Reshape", "Dropout")
 def _reshape(block: Block, layer, ins: list[tuple]) -> tuple:
-    """Tensors are flat in row-major order already: only the shape changes."""
+    """Tensors are flat in row-major order already: only the shape changes (a channels-first
+    Flatten moves the first axis last before it flattens, as Keras's does)."""
     x, r, shape = _one_input(layer, ins)
-    return x, r, tuple(int(d) for d in layer.compute_output_shape((None, *shape))[1:])
+    out_shape = tuple(int(d) for d in layer.compute_output_shape((None, *shape))[1:])
+    if getattr(layer, "data_format", None) == "channels_first" and len(shape) >= 2:
+        order = np.arange(int(np.prod(shape))).reshape(shape).transpose(*range(1, len(shape)), 0).reshape(-1)
+        x, r = _gathered(block, layer, x, r, order)
+    return x, r, out_shape
 
 
 # layers that only move elements (and pad zeros)
@@ -499,7 +539,7 @@ def _contract(block: Block, layer, a: tuple, b: tuple, spec_a: str, spec_b: str,
     return y, r, tuple(sizes[c] for c in spec_out)
 
 
-@layer_kind("QMultiHeadAttention", "QMultiHeadAttentionT", "QLinformerAttention", "QLinformerAttentionT")
+@layer_kind(*ATTENTION)
 def _attention_layer(block: Block, layer, ins: list[tuple], use_causal_mask: bool = False) -> tuple:
     """Multi-head attention as HGQ2 computes it: (Linformer: the key and value projections along
     the sequence,) the query, key and value projections (table layers in the `…T` variants), the

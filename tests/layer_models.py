@@ -345,9 +345,11 @@ def attention(seed: int = 0):
 
 
 def attention_masked(seed: int = 0):
-    """Masked attention over 6 tokens: causal self-attention (2 heads), attention within a
-    sliding window of 2 (each token sees itself and its neighbours), and a table-projection
-    attention that is causal and windowed at once (each token sees itself and the one before)."""
+    """Masked attention over 6 tokens: causal self-attention (2 heads, the query and key
+    projections sharing the value projection's input quantizer: fuse="qkv"), attention within
+    a sliding window of 2 (each token sees itself and its neighbours; fuse="kv"), and a
+    table-projection attention that is causal and windowed at once (each token sees itself
+    and the one before)."""
     import keras
     from hgq.layers import QDense, QMultiHeadAttention, QMultiHeadAttentionT
 
@@ -355,8 +357,8 @@ def attention_masked(seed: int = 0):
     w, r = _scopes()
     with w, r:
         inp = keras.Input((6, 3), name="inp")
-        a = QMultiHeadAttention(num_heads=2, key_dim=2, name="causal")(inp, inp, use_causal_mask=True)
-        b = QMultiHeadAttention(num_heads=1, key_dim=2, sliding_window=2, name="window")(inp, inp)
+        a = QMultiHeadAttention(num_heads=2, key_dim=2, fuse="qkv", name="causal")(inp, inp, use_causal_mask=True)
+        b = QMultiHeadAttention(num_heads=1, key_dim=2, sliding_window=2, fuse="kv", name="window")(inp, inp)
         c = QMultiHeadAttentionT(num_heads=1, key_dim=2, n_hl=0, sliding_window=2, name="causal_window")(
             inp, inp, use_causal_mask=True)
         h = keras.layers.Concatenate(name="cat")([keras.layers.Flatten(name=f"f{n}")(x) for n, x in enumerate((a, b, c))])

@@ -545,13 +545,11 @@ def _attention_layer(block: Block, layer, ins: list[tuple], use_causal_mask: boo
     the sequence,) the query, key and value projections (table layers in the `…T` variants), the
     scores (a contraction of key and query), the layer's softmax (over the keys each query
     may see: `_attention_allowed`), the contraction with the values, the output projection and
-    the output quantizer."""
+    the output quantizer. (With `fuse`, HGQ2 gives the query and key projections the value
+    projection's input quantizer object: each projection's import reads it as its own.)"""
     kind = type(layer).__name__
     if len(ins) not in (2, 3):
         raise FrontendError(f"layer '{layer.name}' ({kind}): expected query, value and an optional key, got {len(ins)} inputs")
-    for option in ("_fuse",):
-        if getattr(layer, option, "none") != "none":
-            raise FrontendError(f"layer '{layer.name}' ({kind}): fuse={getattr(layer, option)} is not supported")
     query, value = ins[0], ins[1]
     key = ins[2] if len(ins) == 3 else value
     if hasattr(layer, "_lin_k_proj"):  # Linformer: keys and values projected along the sequence first

@@ -332,3 +332,27 @@ def test_spiking_options_are_refused():
         import_model(keras.Model(inp, b, name="neg"))
     c = QLIF(2, name="ok")(inp)
     import_model(keras.Model(inp, c, name="ok"))  # the defaults compile
+
+
+def test_values_wider_than_float32_are_named():
+    """A dense sum whose bias sits 2^-28 below its products needs more than float32's 24
+    significant bits (Keras rounds it, the RTL does not): `float32_rounded` names the layer,
+    which `hgq-verify` prints beside its mismatches; with a coarse bias it names none."""
+    import keras
+    from hgq.layers import QDense
+    from hgq.quantizer import QuantizerConfig
+
+    from hgq_mlir.backend.verify import FLOAT32_BITS, float32_rounded
+
+    def build(bias: float):
+        keras.utils.set_random_seed(1)
+        inp = keras.Input((3,), name="inp")
+        dense = QDense(1, bq_conf=QuantizerConfig("kif", "bias", i0=1, f0=30, round_mode="RND", overflow_mode="SAT"),
+                       name="fine")
+        model = keras.Model(inp, dense(inp), name="fine_bias")
+        dense.bias.assign(np.array([bias], dtype=np.float32))
+        return model
+
+    wide = float32_rounded(build(2.0**-28))
+    assert list(wide) == ["fine"] and wide["fine"] > FLOAT32_BITS
+    assert float32_rounded(build(0.5)) == {}

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from xdsl.ir import Operation
 
 from hgq_mlir.backend.names import printable
 from hgq_mlir.errors import EXIT_MISMATCH, EXIT_OK, UserError, exit_without_teardown, run_tool
@@ -253,6 +254,36 @@ def verify(model_path: str, rtl_dir: str | Path, n: int, simulator: str = "auto"
     return mismatches, total, sim
 
 
+FLOAT32_BITS = 24  # float32's significand: Keras's predict holds wider values rounded
+
+
+def float32_rounded(model) -> dict[str, int]:
+    """Per layer whose values before a quantizer (or at an output) can need more than
+    `FLOAT32_BITS` significant bits, the most they need: Keras computes them in float32 and
+    rounds them there, the RTL keeps them exact, so `predict` and the RTL can differ on rare
+    inputs (a rounded sum crossing a quantizer's rounding step)."""
+    from xdsl.dialects import func
+
+    from hgq_mlir.dialects import hgq
+    from hgq_mlir.frontend.keras import import_model
+    from hgq_mlir.passes.tensor_model import Model
+
+    wide: dict[str, int] = {}
+    for f in import_model(model).ops:
+        if not isinstance(f, func.FuncOp):
+            continue
+        ranges = Model.of(f).ranges()
+        for op in f.body.ops:
+            if not isinstance(op, hgq.QuantizeOp | hgq.OutputOp) or (r := ranges.get(op.operands[0])) is None:
+                continue
+            bits = max((max(abs(int(lo)), abs(int(hi))).bit_length() for lo, hi in zip(r.lo, r.hi)), default=0)
+            source = op.operands[0].owner
+            layer = source.attributes.get("layer") if isinstance(source, Operation) else None
+            if bits > FLOAT32_BITS and layer is not None:
+                wide[layer.data] = max(wide.get(layer.data, 0), bits)
+    return wide
+
+
 def _report(rtl_dir: Path) -> dict:
     path = rtl_dir / "report.json"
     if not path.exists():
@@ -351,6 +382,12 @@ def _run(argv: list[str] | None) -> int:
     except RuntimeError as e:  # a simulator that fails on the RTL, inputs off the manifest's grid
         raise UserError(str(e)) from None
     print(f"mismatches={mismatches} of {total} ({args.n} vectors, {sim})")
+    if mismatches:
+        wide = float32_rounded(_load_model(args.model))
+        if wide:
+            layers = ", ".join(f"'{printable(name)}' ({bits} bits)" for name, bits in sorted(wide.items()))
+            print(f"note: Keras computes in float32, which rounds values wider than {FLOAT32_BITS} significant bits; "
+                  f"the RTL keeps them exact. Values that wide: {layers}")
     return EXIT_OK if mismatches == 0 else EXIT_MISMATCH
 
 

@@ -330,11 +330,8 @@ def _rearrange(block: Block, layer, ins: list[tuple]) -> tuple:
     if r is None:
         raise FrontendError(f"layer '{layer.name}' ({kind}): its input must be quantized first (place it after a quantized layer)")
     index, out_shape = element_map(layer, shape)
-    if (index < 0).any():  # zeros in the output: a 1x1 identity kernel at positions that may be padding
-        w = _add(block, hgq.ConstOp(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)))
-        patches = index[:, None]
-        r = fixed.linear_windows(r, patches, np.ones((1, 1), dtype=object), np.zeros((1, 1), dtype=np.int64), None, None)
-        return _add(block, hgq.ConvOp(x, w.result, None, patches, _type(r)), layer).result, r, out_shape
+    if (index < 0).any():  # zeros in the output
+        return (*_picked(block, layer, x, r, index), out_shape)
     if not np.array_equal(index, np.arange(index.size)):
         r = fixed.gather(r, index)
         x = _add(block, hgq.GatherOp(x, index, _type(r)), layer).result
@@ -715,6 +712,16 @@ def _gathered(block: Block, layer, x: SSAValue, r, index: np.ndarray) -> tuple:
     return y, r
 
 
+def _picked(block: Block, layer, x: SSAValue, r, index: np.ndarray) -> tuple:
+    """(ssa, ranges) of x's elements at `index`, where -1 is a zero: a 1x1 identity kernel at
+    each position (a gather has no zero to pick)."""
+    one, zero = np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    patches = index[:, None]
+    r = fixed.linear_windows(r, patches, one.astype(object), zero, None, None)
+    w = _add(block, hgq.ConstOp(one, zero)).result
+    return _add(block, hgq.ConvOp(x, w, None, patches, _type(r)), layer).result, r
+
+
 def _part(block: Block, layer, v: tuple, lo: int, hi: int) -> tuple:
     return _gathered(block, layer, *v, np.arange(lo, hi))
 
@@ -929,11 +936,8 @@ def _softmax_layer(block: Block, layer, ins: list[tuple], allowed: np.ndarray | 
         x = _add(block, hgq.SubOp(m, x, _type(r)), layer).result
         x, r = _quantize(block, exp, exp.iq, x, r, shape)
     e, re = _table(block, exp, x, r, shape)
-    if allowed is not None:  # the masked exps are zero: each element its own window, -1 where masked
-        kept = np.where(allowed, np.arange(allowed.size), -1)[:, None]
-        one, zero = np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
-        re = fixed.linear_windows(re, kept, one.astype(object), zero, None, None)
-        e = _add(block, hgq.ConvOp(e, _add(block, hgq.ConstOp(one, zero)).result, None, kept, _type(re)), layer).result
+    if allowed is not None:  # the masked exps are zero
+        e, re = _picked(block, layer, e, re, np.where(allowed, np.arange(allowed.size), -1))
     wm, we = np.ones((groups.shape[1], 1), dtype=np.int64), np.zeros((groups.shape[1], 1), dtype=np.int64)
     w = _add(block, hgq.ConstOp(wm, we)).result
     rs = fixed.linear_windows(re, rows, wm.astype(object), we, None, None)

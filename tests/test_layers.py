@@ -356,3 +356,21 @@ def test_values_wider_than_float32_are_named():
     wide = float32_rounded(build(2.0**-28))
     assert list(wide) == ["fine"] and wide["fine"] > FLOAT32_BITS
     assert float32_rounded(build(0.5)) == {}
+
+
+def test_crop_of_the_end_keeps_the_prefix():
+    """A crop that keeps the first elements (Cropping1D((0, 1))) drops the rest: the output
+    has Keras's size and values (the element map is the identity on a prefix)."""
+    import keras
+    from hgq.layers import QDense
+
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((4,), name="inp")
+    h = keras.layers.Reshape((3, 2), name="rs")(QDense(6, enable_oq=True, name="d")(inp))
+    out = keras.layers.Flatten(name="flat")(keras.layers.Cropping1D((0, 1), name="crop")(h))
+    model = keras.Model(inp, out, name="crop_end")
+    x = _inputs(model, 300, 3)
+    expected = keras_predict(model, x)
+    got = run_hgq(import_model(model), [x])["out"].to_float()
+    assert got.shape == expected.shape == (300, 4)
+    assert int(np.sum(got != expected)) == 0

@@ -332,7 +332,7 @@ def _rearrange(block: Block, layer, ins: list[tuple]) -> tuple:
     index, out_shape = element_map(layer, shape)
     if (index < 0).any():  # zeros in the output
         return (*_picked(block, layer, x, r, index), out_shape)
-    if not np.array_equal(index, np.arange(index.size)):
+    if index.size != len(r) or not np.array_equal(index, np.arange(index.size)):  # (a crop of the end too)
         r = fixed.gather(r, index)
         x = _add(block, hgq.GatherOp(x, index, _type(r)), layer).result
     return x, r, out_shape

@@ -356,6 +356,11 @@ def test_values_wider_than_float32_are_named():
     wide = float32_rounded(build(2.0**-28))
     assert list(wide) == ["fine"] and wide["fine"] > FLOAT32_BITS
     assert float32_rounded(build(0.5)) == {}
+    # a table's entries are float32 values, on however fine a shared grid: never named
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((3,), name="inp")
+    out = keras.layers.Activation("sigmoid", name="act")(QDense(5, enable_oq=True, name="d")(inp))
+    assert "act" not in float32_rounded(keras.Model(inp, out, name="table"))
 
 
 def test_crop_of_the_end_keeps_the_prefix():

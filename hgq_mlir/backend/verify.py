@@ -261,7 +261,8 @@ def float32_rounded(model) -> dict[str, int]:
     """Per layer whose values before a quantizer (or at an output) can need more than
     `FLOAT32_BITS` significant bits, the most they need: Keras computes them in float32 and
     rounds them there, the RTL keeps them exact, so `predict` and the RTL can differ on rare
-    inputs (a rounded sum crossing a quantizer's rounding step)."""
+    inputs (a rounded sum crossing a quantizer's rounding step). A table's entries are
+    float32 values themselves: whatever grid they share, Keras rounds none of them."""
     from xdsl.dialects import func
 
     from hgq_mlir.dialects import hgq
@@ -278,6 +279,8 @@ def float32_rounded(model) -> dict[str, int]:
                 continue
             bits = max((max(abs(int(lo)), abs(int(hi))).bit_length() for lo, hi in zip(r.lo, r.hi)), default=0)
             source = op.operands[0].owner
+            if isinstance(source, hgq.LutOp):
+                continue
             layer = source.attributes.get("layer") if isinstance(source, Operation) else None
             if bits > FLOAT32_BITS and layer is not None:
                 wide[layer.data] = max(wide.get(layer.data, 0), bits)
